@@ -1,0 +1,99 @@
+//! Authorization server metadata (RFC 8414) and OpenID Provider metadata (OIDC Discovery 1.0 §3).
+//!
+//! Built from what is really enabled, so a client never finds an advertised feature missing.
+
+use crate::client::{AuthMethod, GrantType};
+use crate::jose::Algorithm;
+use serde::Serialize;
+
+/// What the server has switched on; the metadata is derived from this alone.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub issuer: String,
+    pub grant_types: Vec<GrantType>,
+    pub auth_methods: Vec<AuthMethod>,
+    pub signing_alg: Algorithm,
+    pub registration_enabled: bool,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerMetadata {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    pub response_types_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 9207: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9068 access tokens are signed with this algorithm.
+    pub access_token_signing_alg_values_supported: Vec<&'static str>,
+}
+
+impl ServerMetadata {
+    pub fn build(c: &Capabilities) -> ServerMetadata {
+        let base = c.issuer.trim_end_matches('/');
+        let url = |path: &str| format!("{base}{path}");
+        let code_flow = c.grant_types.contains(&GrantType::AuthorizationCode);
+        let confidential: Vec<&'static str> = c
+            .auth_methods
+            .iter()
+            .filter(|m| m.is_confidential())
+            .map(|m| m.as_str())
+            .collect();
+        ServerMetadata {
+            issuer: c.issuer.clone(),
+            authorization_endpoint: code_flow.then(|| url("/oauth/authorize")),
+            token_endpoint: url("/oauth/token"),
+            jwks_uri: url("/.well-known/jwks.json"),
+            registration_endpoint: c.registration_enabled.then(|| url("/clients/register")),
+            scopes_supported: c.scopes.clone(),
+            response_types_supported: if code_flow { vec!["code"] } else { vec![] },
+            grant_types_supported: c.grant_types.iter().map(|g| g.as_str()).collect(),
+            token_endpoint_auth_methods_supported: c.auth_methods.iter().map(|m| m.as_str()).collect(),
+            introspection_endpoint: url("/oauth/introspect"),
+            introspection_endpoint_auth_methods_supported: confidential.clone(),
+            revocation_endpoint: url("/oauth/revoke"),
+            revocation_endpoint_auth_methods_supported: c
+                .auth_methods
+                .iter()
+                .map(|m| m.as_str())
+                .collect(),
+            authorization_response_iss_parameter_supported: code_flow,
+            access_token_signing_alg_values_supported: vec![c.signing_alg.as_str()],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_enabled_features_are_listed() {
+        let m = ServerMetadata::build(&Capabilities {
+            issuer: "https://as.example/".into(),
+            grant_types: vec![GrantType::ClientCredentials],
+            auth_methods: vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
+            signing_alg: Algorithm::ES256,
+            registration_enabled: false,
+            scopes: vec![],
+        });
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["token_endpoint"], "https://as.example/oauth/token");
+        assert!(v.get("authorization_endpoint").is_none());
+        assert!(v.get("registration_endpoint").is_none());
+        assert_eq!(v["grant_types_supported"], serde_json::json!(["client_credentials"]));
+    }
+}

@@ -1,0 +1,266 @@
+//! The storage ports: one narrow async trait per aggregate. `oauth2-store` implements each of them
+//! once per backend (SQLite, PostgreSQL), and one conformance suite checks every implementation.
+//!
+//! Secrets never cross this boundary in clear: codes, refresh tokens and client secrets arrive
+//! already hashed ([`crate::secret::hash_secret`]).
+
+use crate::UnixTime;
+use crate::client::Client;
+use crate::jose::Algorithm;
+use crate::scope::Scope;
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key already exists (client id, username, ...).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// Stored data that cannot be read back into the domain (a corrupt row).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The backend failed: connection, timeout, SQL error. The text is for the log only.
+    #[error("storage backend error: {0}")]
+    Backend(String),
+}
+
+impl From<StoreError> for crate::OAuthError {
+    fn from(e: StoreError) -> Self {
+        crate::OAuthError::server_error(e)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] if the client id exists.
+    async fn create_client(&self, client: &Client) -> StoreResult<()>;
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
+    /// Clients ordered by `client_id`, starting after `after`, at most `limit`.
+    async fn list_clients(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Client>>;
+    /// Replaces every field but `client_id` and `created_at`; false if there is no such client.
+    async fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    /// Deletes the client and everything issued to it (codes, refresh tokens, consents).
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable subject identifier, never reused.
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    /// Argon2id PHC string; `None` for users who only sign in through an upstream provider.
+    pub password_hash: Option<String>,
+    pub enabled: bool,
+    pub admin: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] if the id or username exists.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>>;
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    /// Users ordered by username, starting after `after`, at most `limit`.
+    async fn list_users(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
+    /// Replaces every field but `id` and `created_at`; false if there is no such user.
+    async fn update_user(&self, user: &User) -> StoreResult<bool>;
+}
+
+/// An authorization code, stored by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: Scope,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub nonce: Option<String>,
+    pub auth_time: UnixTime,
+    /// The grant (token family) the code starts; tokens issued from it carry the same id.
+    pub family_id: String,
+    pub expires_at: UnixTime,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First use: the code is now marked used and its data returned.
+    Redeemed(AuthorizationCode),
+    /// The code was used before: a replay. The caller revokes the family.
+    AlreadyUsed { family_id: String, client_id: String },
+    NotFound,
+}
+
+#[async_trait]
+pub trait AuthorizationCodeStore: Send + Sync {
+    async fn insert_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
+    /// Marks the code used and returns it, in one atomic step: of any number of concurrent
+    /// redemptions, on any number of instances, exactly one gets `Redeemed`. Expiry is the
+    /// caller's decision (the record is returned even when expired).
+    async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption>;
+}
+
+/// The record of an access token issued on behalf of a user, so that revoking its family can
+/// revoke it too. client_credentials tokens have no record: nothing revokes them in bulk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    pub jti: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: Scope,
+    pub expires_at: UnixTime,
+    pub created_at: UnixTime,
+}
+
+#[async_trait]
+pub trait AccessTokenStore: Send + Sync {
+    async fn record_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
+    /// Puts one token on the deny list until it expires anyway. Idempotent.
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Puts every recorded access token of the family on the deny list; returns how many.
+    async fn revoke_family_access_tokens(&self, family_id: &str, now: UnixTime)
+    -> StoreResult<u64>;
+    /// Deletes deny-list entries and records of tokens expired before `now`; returns how many.
+    async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// A refresh token, stored by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: Scope,
+    pub auth_time: Option<UnixTime>,
+    pub expires_at: UnixTime,
+    pub created_at: UnixTime,
+    /// Set when the token was exchanged for its successor.
+    pub rotated_at: Option<UnixTime>,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshRotation {
+    /// The old token was live and is now rotated out; the successor is stored. Expiry is the
+    /// caller's decision, checked before rotating.
+    Rotated(RefreshToken),
+    /// The token was rotated out before: reuse. The caller revokes the family.
+    Reused { family_id: String, client_id: String },
+    /// The token (or its family) was revoked.
+    Revoked,
+    NotFound,
+}
+
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Marks `old_hash` rotated and stores `successor`, atomically: of concurrent rotations of one
+    /// token exactly one gets `Rotated`.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<RefreshRotation>;
+    /// Revokes every refresh token of the family; returns how many were live.
+    async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64>;
+    /// Deletes refresh tokens expired before `now`; returns how many.
+    async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// What a user has allowed a client to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: Scope,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>>;
+    /// Inserts or replaces the consent of this user for this client.
+    async fn save_consent(&self, consent: &Consent) -> StoreResult<()>;
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool>;
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>>;
+}
+
+/// A persisted asymmetric signing key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    /// PKCS#8 DER of the private key.
+    pub private_der: Vec<u8>,
+    pub created_at: UnixTime,
+    /// Signing starts at this time; the key is published from `created_at` on.
+    pub activate_at: UnixTime,
+    /// After this time the key is neither used nor published.
+    pub retire_at: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("created_at", &self.created_at)
+            .field("activate_at", &self.activate_at)
+            .field("retire_at", &self.retire_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait SigningKeyStore: Send + Sync {
+    async fn insert_key(&self, key: &StoredKey) -> StoreResult<()>;
+    /// Every key, oldest first.
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Sets `retire_at` of every key of `algorithm` other than `except_kid` that has none yet, or a
+    /// later one; returns how many changed.
+    async fn retire_keys(
+        &self,
+        algorithm: Algorithm,
+        except_kid: &str,
+        retire_at: UnixTime,
+    ) -> StoreResult<u64>;
+    /// Deletes keys retired before `now`; returns how many.
+    async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// Every port together: what the actors hold (as `Arc<dyn Storage>`).
+#[async_trait]
+pub trait Storage:
+    ClientStore
+    + UserStore
+    + AuthorizationCodeStore
+    + AccessTokenStore
+    + RefreshTokenStore
+    + ConsentStore
+    + SigningKeyStore
+{
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Applies the migrations not applied yet, safely when several instances start at once;
+    /// returns the versions it applied.
+    async fn migrate(&self) -> StoreResult<Vec<i64>>;
+}
