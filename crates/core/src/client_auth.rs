@@ -54,9 +54,23 @@ impl Credentials {
     }
 }
 
+/// Longest client identifier accepted; ours are 22 characters, imported ones may be longer.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
 /// Reads the client's credentials from the `Authorization` header value and the form.
 /// More than one method at once is `invalid_request` (RFC 6749 §2.3: "MUST NOT use more than one").
 pub fn extract(authorization: Option<&[u8]>, form: &Form) -> Result<Credentials, OAuthError> {
+    let creds = extract_unchecked(authorization, form)?;
+    // An identifier no client can have is refused before any lookup (a NUL byte, for one, is
+    // not even storable in PostgreSQL text).
+    let id = creds.client_id();
+    if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN || id.chars().any(char::is_control) {
+        return Err(OAuthError::invalid_client("client authentication failed"));
+    }
+    Ok(creds)
+}
+
+fn extract_unchecked(authorization: Option<&[u8]>, form: &Form) -> Result<Credentials, OAuthError> {
     let form_secret = form.get("client_secret");
     let form_id = form.get("client_id");
     if let Some(header) = authorization {

@@ -91,7 +91,8 @@ enum Private {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair),
     Ed(Ed25519KeyPair),
-    Hmac(hmac::Key),
+    // Boxed: aws-lc's HMAC key carries its precomputed state inline (over 1 KiB).
+    Hmac(Box<hmac::Key>),
 }
 
 /// A private key that signs tokens.
@@ -147,7 +148,7 @@ impl SigningKey {
         SigningKey {
             kid,
             alg: Algorithm::HS256,
-            key: Private::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            key: Private::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, secret))),
         }
     }
 
@@ -282,7 +283,7 @@ pub struct Header {
 
 enum Public {
     Asymmetric(ParsedPublicKey),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A key that verifies signatures made by one [`SigningKey`].

@@ -1,1 +1,62 @@
-//! placeholder
+//! The HTTP layer: actix-web routes, request extraction, and the one mapping from protocol errors
+//! to HTTP responses. Handlers parse, send a typed message to an actor, and render the outcome.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+use oauth2_actors::{Actors, Services};
+use std::sync::Arc;
+
+pub use error::HttpError;
+
+/// Registers every route. `actors` are this worker's actors; `services` is shared by all workers.
+pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Services>) {
+    let metadata = routes::discovery::Metadata::new(&services);
+    cfg.app_data(web::Data::new(actors))
+        .app_data(web::Data::from(services))
+        .app_data(web::Data::new(metadata))
+        .service(
+            web::resource("/oauth/token")
+                .wrap(no_store())
+                .route(web::post().to(routes::token::token_post)),
+        )
+        .service(
+            web::resource("/oauth/introspect")
+                .wrap(no_store())
+                .route(web::post().to(routes::token::introspect_post)),
+        )
+        .service(
+            web::resource("/oauth/revoke")
+                .wrap(no_store())
+                .route(web::post().to(routes::token::revoke_post)),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(routes::discovery::oauth_metadata_get),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(routes::discovery::openid_configuration_get),
+        )
+        .route("/.well-known/jwks.json", web::get().to(routes::discovery::jwks_get))
+        .route("/health", web::get().to(routes::health::health_get))
+        .route("/ready", web::get().to(routes::health::ready_get));
+}
+
+/// RFC 6749 §5.1: token responses (and errors) must not be cached.
+fn no_store() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Cache-Control", "no-store"))
+        .add(("Pragma", "no-cache"))
+}
+
+/// Headers every response carries.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"))
+}

@@ -1,0 +1,128 @@
+//! Client operations and the in-memory client cache.
+//!
+//! The token endpoint looks a client up on every request, so clients are cached for a few seconds
+//! (`client_cache_ttl_secs`). A new client is seen at once (misses are not cached); a changed or
+//! deleted one within the cache lifetime, on every instance, with no coordination needed.
+
+use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri, validate_client_metadata};
+use oauth2_core::ports::Storage;
+use oauth2_core::scope::Scope;
+use oauth2_core::secret::{hash_secret, new_secret, random_token};
+use oauth2_core::{OAuthError, SecureRandom, UnixTime};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Bound on cached clients; past it the cache starts over rather than grow without limit.
+const MAX_CACHED: usize = 50_000;
+
+pub struct ClientCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Arc<Client>, Instant)>>,
+}
+
+impl ClientCache {
+    pub fn new(ttl: Duration) -> ClientCache {
+        ClientCache {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(
+        &self,
+        store: &dyn Storage,
+        client_id: &str,
+    ) -> Result<Option<Arc<Client>>, OAuthError> {
+        if let Ok(entries) = self.entries.read()
+            && let Some((client, at)) = entries.get(client_id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(client.clone()));
+        }
+        let Some(client) = store.get_client(client_id).await? else {
+            self.invalidate(client_id);
+            return Ok(None);
+        };
+        let client = Arc::new(client);
+        if !self.ttl.is_zero()
+            && let Ok(mut entries) = self.entries.write()
+        {
+            if entries.len() >= MAX_CACHED {
+                entries.clear();
+            }
+            entries.insert(client_id.to_owned(), (client.clone(), Instant::now()));
+        }
+        Ok(Some(client))
+    }
+
+    pub fn invalidate(&self, client_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(client_id);
+        }
+    }
+}
+
+/// What an operator or a registration asks for.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scope: String,
+    pub auth_method: AuthMethod,
+    pub skip_consent: bool,
+}
+
+/// A created client and, for confidential clients, its secret: shown this once, stored only hashed.
+#[derive(Debug, Clone)]
+pub struct CreatedClient {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+pub async fn create_client(
+    store: &dyn Storage,
+    rng: &dyn SecureRandom,
+    now: UnixTime,
+    new: NewClient,
+) -> Result<CreatedClient, OAuthError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(OAuthError::new(
+            oauth2_core::ErrorCode::InvalidClientMetadata,
+            "client name must be 1 to 200 characters",
+        ));
+    }
+    let redirect_uris = new
+        .redirect_uris
+        .iter()
+        .map(|u| RedirectUri::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scope = Scope::parse(&new.scope).map_err(|e| {
+        OAuthError::new(oauth2_core::ErrorCode::InvalidClientMetadata, e.description)
+    })?;
+    let mut grant_types = new.grant_types.clone();
+    grant_types.sort();
+    grant_types.dedup();
+    validate_client_metadata(&grant_types, new.auth_method, &redirect_uris)?;
+    let secret = if new.auth_method.is_confidential() {
+        Some(new_secret(rng)?)
+    } else {
+        None
+    };
+    let client = Client {
+        client_id: random_token(rng, 16)?,
+        secret_hash: secret.as_deref().map(hash_secret),
+        name: name.to_owned(),
+        redirect_uris,
+        grant_types,
+        scope,
+        auth_method: new.auth_method,
+        skip_consent: new.skip_consent,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_client(&client).await?;
+    Ok(CreatedClient { client, secret })
+}

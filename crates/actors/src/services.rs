@@ -1,0 +1,64 @@
+//! The state every actor shares: settings, storage, the key ring and the client cache.
+
+use crate::clients::ClientCache;
+use crate::keys::{KeyError, KeyRing};
+use crate::settings::Settings;
+use oauth2_core::client::Client;
+use oauth2_core::client_auth::{self, Credentials};
+use oauth2_core::form::Form;
+use oauth2_core::ports::Storage;
+use oauth2_core::{OAuthError, SystemRandom};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Storage>,
+    pub keys: KeyRing,
+    pub clients: ClientCache,
+    pub rng: SystemRandom,
+}
+
+impl Services {
+    /// Loads (or on first start creates) the signing keys; the store must be migrated already.
+    pub async fn start(
+        store: Arc<dyn Storage>,
+        settings: Settings,
+    ) -> Result<Arc<Services>, KeyError> {
+        let rng = SystemRandom::new();
+        let keys = KeyRing::load(store.as_ref(), &settings, &rng, crate::now()).await?;
+        Ok(Arc::new(Services {
+            clients: ClientCache::new(Duration::from_secs(settings.client_cache_ttl_secs)),
+            settings: Arc::new(settings),
+            store,
+            keys,
+            rng,
+        }))
+    }
+
+    /// Authenticates the client of a token, introspection or revocation request (RFC 6749 §2.3).
+    #[tracing::instrument(skip_all, fields(client_id))]
+    pub async fn authenticate_client(
+        &self,
+        authorization: Option<&[u8]>,
+        form: &Form,
+    ) -> Result<(Arc<Client>, Credentials), OAuthError> {
+        let creds = client_auth::extract(authorization, form)?;
+        tracing::Span::current().record("client_id", creds.client_id());
+        let client = self
+            .clients
+            .get(self.store.as_ref(), creds.client_id())
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
+        client_auth::authenticate(&client, &creds)?;
+        Ok((client, creds))
+    }
+
+    /// Re-reads keys from the database; run periodically so keys rotated elsewhere are picked up.
+    pub async fn reload_keys(&self) -> Result<(), KeyError> {
+        self.keys
+            .reload(self.store.as_ref(), &self.settings, crate::now())
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,208 @@
+//! Token operations: the token endpoint (RFC 6749 §3.2), introspection (RFC 7662) and
+//! revocation (RFC 7009).
+//!
+//! Access tokens are self-contained JWTs (RFC 9068). Issuing one writes nothing for
+//! client_credentials: no database round trip sits on the hot path. Revocation puts the token's
+//! `jti` on a deny list in the database until the token would have expired anyway, and
+//! introspection checks that list, so a revoked token is inactive at once on every instance.
+
+use crate::services::Services;
+use oauth2_core::client::{Client, GrantType};
+use oauth2_core::error::ErrorCode;
+use oauth2_core::form::Form;
+use oauth2_core::jose::{looks_like_jwt, peek_header};
+use oauth2_core::scope::grant_scope;
+use oauth2_core::secret::{hash_secret, random_token};
+use oauth2_core::token::{
+    ACCESS_TOKEN_TYP, AccessTokenClaims, AccessTokenGrant, Introspection, TokenResponse,
+    TokenTypeHint, is_live,
+};
+use oauth2_core::{OAuthError, UnixTime};
+
+impl Services {
+    /// `POST /oauth/token`.
+    #[tracing::instrument(skip_all, fields(grant_type))]
+    pub async fn token(
+        &self,
+        form: Form,
+        authorization: Option<Vec<u8>>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let grant_type = form.require("grant_type")?;
+        tracing::Span::current().record("grant_type", grant_type);
+        let grant: GrantType = grant_type.parse()?;
+        if !self.settings.grant_types.contains(&grant) {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the grant type is not enabled on this server",
+            ));
+        }
+        let (client, _) = self
+            .authenticate_client(authorization.as_deref(), &form)
+            .await?;
+        if !client.allows_grant(grant) {
+            return Err(OAuthError::unauthorized_client(format!(
+                "the client is not registered for the {grant} grant"
+            )));
+        }
+        let now = crate::now();
+        match grant {
+            GrantType::ClientCredentials => self.client_credentials(&client, &form, now),
+            GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::Password => {
+                Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    "the grant type is not enabled on this server",
+                ))
+            }
+        }
+    }
+
+    /// RFC 6749 §4.4. Only confidential clients get here (public clients cannot register it).
+    fn client_credentials(
+        &self,
+        client: &Client,
+        form: &Form,
+        now: UnixTime,
+    ) -> Result<TokenResponse, OAuthError> {
+        if client.is_public() {
+            return Err(OAuthError::unauthorized_client(
+                "public clients cannot use client_credentials",
+            ));
+        }
+        let scope = grant_scope(form.get("scope"), &client.scope)?;
+        let access_token = self.sign_access_token(&AccessTokenGrant {
+            issuer: &self.settings.issuer,
+            audience: &self.settings.audience,
+            subject: &client.client_id,
+            client_id: &client.client_id,
+            scope: &scope,
+            jti: random_token(&self.rng, 16)?,
+            now,
+            lifetime: self.settings.access_token_ttl,
+        })?;
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer".to_owned(),
+            expires_in: self.settings.access_token_ttl,
+            scope: scope.to_string(),
+            refresh_token: None,
+            id_token: None,
+        })
+    }
+
+    fn sign_access_token(&self, grant: &AccessTokenGrant<'_>) -> Result<String, OAuthError> {
+        let keys = self.keys.current();
+        let key = keys
+            .signing_key(grant.now)
+            .ok_or_else(|| OAuthError::server_error("no signing key is active"))?;
+        key.sign_jwt(ACCESS_TOKEN_TYP, &grant.claims())
+            .map_err(OAuthError::server_error)
+    }
+
+    /// Verifies one of our JWT access tokens: signature, `typ`, issuer, expiry. Not the deny list.
+    fn verify_access_token(&self, token: &str, now: UnixTime) -> Option<AccessTokenClaims> {
+        if !looks_like_jwt(token) {
+            return None;
+        }
+        let header = peek_header(token).ok()?;
+        let keys = self.keys.current();
+        let key = keys.verifying_key(header.kid.as_deref()?)?;
+        let (header, claims) = key.verify::<AccessTokenClaims>(token).ok()?;
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+            return None;
+        }
+        is_live(&claims, &self.settings.issuer, now).then_some(claims)
+    }
+
+    /// `POST /oauth/introspect`. Any authenticated confidential client (a resource server) may
+    /// introspect; public clients cannot authenticate, so they cannot.
+    #[tracing::instrument(skip_all)]
+    pub async fn introspect(
+        &self,
+        form: Form,
+        authorization: Option<Vec<u8>>,
+    ) -> Result<Introspection, OAuthError> {
+        let (client, _) = self
+            .authenticate_client(authorization.as_deref(), &form)
+            .await?;
+        if client.is_public() {
+            return Err(OAuthError::invalid_client(
+                "introspection needs an authenticated confidential client",
+            ));
+        }
+        let token = form.require("token")?;
+        let hint = TokenTypeHint::parse(form.get("token_type_hint"));
+        let now = crate::now();
+        if hint != Some(TokenTypeHint::RefreshToken)
+            && let Some(claims) = self.verify_access_token(token, now)
+        {
+            if self.store.is_access_token_revoked(&claims.jti).await? {
+                return Ok(Introspection::inactive());
+            }
+            return Ok(Introspection::from_access_token(claims));
+        }
+        if looks_like_jwt(token) {
+            return Ok(Introspection::inactive());
+        }
+        let Some(rt) = self.store.get_refresh_token(&hash_secret(token)).await? else {
+            return Ok(Introspection::inactive());
+        };
+        if rt.rotated_at.is_some() || rt.revoked_at.is_some() || rt.expires_at <= now {
+            return Ok(Introspection::inactive());
+        }
+        Ok(Introspection {
+            active: true,
+            scope: Some(rt.scope.to_string()),
+            client_id: Some(rt.client_id),
+            sub: rt.user_id,
+            exp: Some(rt.expires_at),
+            iat: Some(rt.created_at),
+            iss: Some(self.settings.issuer.clone()),
+            ..Introspection::default()
+        })
+    }
+
+    /// `POST /oauth/revoke`. A client may revoke only its own tokens; an unknown, expired or
+    /// malformed token is not an error (RFC 7009 §2.2).
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke(
+        &self,
+        form: Form,
+        authorization: Option<Vec<u8>>,
+    ) -> Result<(), OAuthError> {
+        let (client, _) = self
+            .authenticate_client(authorization.as_deref(), &form)
+            .await?;
+        let token = form.require("token")?;
+        let now = crate::now();
+        let not_yours = || {
+            OAuthError::unauthorized_client("the token was not issued to the authenticated client")
+        };
+        if let Some(claims) = self.verify_access_token(token, now) {
+            if claims.client_id != client.client_id {
+                return Err(not_yours());
+            }
+            self.store
+                .revoke_access_token(&claims.jti, claims.exp, now)
+                .await?;
+            tracing::info!(jti = %claims.jti, "access token revoked");
+            return Ok(());
+        }
+        if looks_like_jwt(token) {
+            return Ok(());
+        }
+        let Some(rt) = self.store.get_refresh_token(&hash_secret(token)).await? else {
+            return Ok(());
+        };
+        if rt.client_id != client.client_id {
+            return Err(not_yours());
+        }
+        // Revoking a refresh token revokes its whole grant: the refresh family and the access
+        // tokens issued from it (RFC 7009 §2.1 "SHOULD").
+        self.store.revoke_refresh_family(&rt.family_id, now).await?;
+        self.store
+            .revoke_family_access_tokens(&rt.family_id, now)
+            .await?;
+        tracing::info!(family = %rt.family_id, "refresh token family revoked");
+        Ok(())
+    }
+}

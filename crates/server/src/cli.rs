@@ -1,0 +1,434 @@
+//! The command line: `serve` (the default), `migrate`, `config`, `client`, `user`, `keys`.
+//! Admin commands work on the database directly, whether the server runs or not; they print JSON
+//! on stdout and one line on stderr when they fail.
+
+use crate::app::{Application, StartError, open_storage};
+use crate::config::{self, Config};
+use clap::{Parser, Subcommand};
+use oauth2_actors::clients::{NewClient, create_client};
+use oauth2_actors::keys;
+use oauth2_actors::users::{NewUser, create_user};
+use oauth2_core::SystemRandom;
+use oauth2_core::client::{AuthMethod, Client, GrantType};
+use oauth2_core::ports::{Storage, StoredKey, User};
+use serde_json::{Value, json};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(name = "oauth2-server", version, about = "OAuth 2.0 and OpenID Connect authorization server")]
+pub struct Cli {
+    /// TOML configuration file (settings in the environment win over it).
+    #[arg(long, global = true, env = "OAUTH2_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the HTTP server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Check or print the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Manage registered clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration without starting.
+    Check,
+    /// Print a commented example file with every setting.
+    Example,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and (once) its secret.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Grant type (repeatable); default: authorization_code and refresh_token with a
+        /// redirect URI, client_credentials without.
+        #[arg(long = "grant-type", value_name = "GRANT")]
+        grant_types: Vec<String>,
+        /// Space-separated scopes the client may ask for.
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// A public client (no secret; token_endpoint_auth_method "none").
+        #[arg(long)]
+        public: bool,
+        /// First-party client: never show the consent page.
+        #[arg(long)]
+        skip_consent: bool,
+        #[arg(long, value_name = "METHOD")]
+        auth_method: Option<String>,
+    },
+    /// List clients.
+    List,
+    /// Show one client.
+    Show { client_id: String },
+    /// Delete a client and every token issued to it.
+    Delete { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key: published at once, used after the activation delay.
+    Rotate,
+    /// List signing keys.
+    List,
+}
+
+/// A failed command: the line to print and the exit code.
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    fn usage(m: impl Into<String>) -> Failure {
+        Failure { message: m.into(), code: 2 }
+    }
+    fn runtime(m: impl std::fmt::Display) -> Failure {
+        Failure { message: m.to_string(), code: 1 }
+    }
+}
+
+impl From<StartError> for Failure {
+    fn from(e: StartError) -> Self {
+        Failure::runtime(e)
+    }
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    let serving = matches!(command, Command::Serve);
+    // Admin commands keep stdout for their JSON and log only warnings.
+    let level = if serving { config.log_level.as_str() } else { "warn" };
+    crate::telemetry::init(level, config.log_format);
+    let result = actix_web::rt::System::new().block_on(run(command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), Failure> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(config).await?;
+            app.run().await.map_err(Failure::runtime)
+        }
+        Command::Migrate => {
+            let store = oauth2_store::open(&config.database_url, config.database_max_connections)
+                .await
+                .map_err(|e| Failure::runtime(format!("cannot open the database: {e}")))?;
+            let applied = store.migrate().await.map_err(Failure::runtime)?;
+            print_json(&json!({ "applied": applied }));
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            print_json(&json!({
+                "ok": true,
+                "issuer": config.settings.issuer,
+                "listen": format!("{}:{}", config.host, config.port),
+                "database": config::redact_url(&config.database_url),
+                "algorithm": config.settings.algorithm.as_str(),
+            }));
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::example());
+            Ok(())
+        }
+        Command::Client(c) => client_command(c, &config).await,
+        Command::User(u) => user_command(u, &config).await,
+        Command::Keys(k) => keys_command(k, &config).await,
+    }
+}
+
+async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failure> {
+    // Validate the arguments before touching the database.
+    let new = match &cmd {
+        ClientCommand::Create {
+            name,
+            redirect_uris,
+            grant_types,
+            scope,
+            public,
+            skip_consent,
+            auth_method,
+        } => Some(new_client(
+            name,
+            redirect_uris,
+            grant_types,
+            scope,
+            *public,
+            *skip_consent,
+            auth_method.as_deref(),
+        )?),
+        _ => None,
+    };
+    let store = open_storage(config).await?;
+    let now = oauth2_actors::now();
+    match cmd {
+        ClientCommand::Create { .. } => {
+            let Some(new) = new else {
+                return Err(Failure::runtime("internal: no client to create"));
+            };
+            let created = create_client(store.as_ref(), &SystemRandom::new(), now, new)
+                .await
+                .map_err(|e| Failure::usage(format!("{}: {}", e.code, e.description)))?;
+            let mut out = client_json(&created.client);
+            if let (Some(secret), Some(obj)) = (created.secret, out.as_object_mut()) {
+                obj.insert("client_secret".into(), json!(secret));
+                obj.insert("client_secret_expires_at".into(), json!(0));
+            }
+            print_json(&out);
+        }
+        ClientCommand::List => {
+            let clients = list_all_clients(store.as_ref()).await?;
+            print_json(&Value::Array(clients.iter().map(client_json).collect()));
+        }
+        ClientCommand::Show { client_id } => {
+            let client = store
+                .get_client(&client_id)
+                .await
+                .map_err(Failure::runtime)?
+                .ok_or_else(|| Failure::runtime(format!("no client with id '{client_id}'")))?;
+            print_json(&client_json(&client));
+        }
+        ClientCommand::Delete { client_id } => {
+            let deleted = store.delete_client(&client_id).await.map_err(Failure::runtime)?;
+            if !deleted {
+                return Err(Failure::runtime(format!("no client with id '{client_id}'")));
+            }
+            print_json(&json!({ "deleted": client_id }));
+        }
+    }
+    Ok(())
+}
+
+fn new_client(
+    name: &str,
+    redirect_uris: &[String],
+    grant_types: &[String],
+    scope: &str,
+    public: bool,
+    skip_consent: bool,
+    auth_method: Option<&str>,
+) -> Result<NewClient, Failure> {
+    let auth_method = match (auth_method, public) {
+        (Some(m), _) => {
+            let m: AuthMethod = m.parse().map_err(|_| {
+                Failure::usage(format!(
+                    "invalid --auth-method '{m}': expected client_secret_basic, client_secret_post or none"
+                ))
+            })?;
+            if public && m != AuthMethod::None {
+                return Err(Failure::usage("--public clients use --auth-method none"));
+            }
+            m
+        }
+        (None, true) => AuthMethod::None,
+        (None, false) => AuthMethod::ClientSecretBasic,
+    };
+    let grant_types: Vec<GrantType> = if grant_types.is_empty() {
+        if redirect_uris.is_empty() {
+            vec![GrantType::ClientCredentials]
+        } else {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        }
+    } else {
+        grant_types
+            .iter()
+            .map(|g| {
+                g.parse().map_err(|_| {
+                    Failure::usage(format!(
+                        "invalid --grant-type '{g}': expected authorization_code, client_credentials, refresh_token or password"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(NewClient {
+        name: name.to_owned(),
+        redirect_uris: redirect_uris.to_vec(),
+        grant_types,
+        scope: scope.to_owned(),
+        auth_method,
+        skip_consent,
+    })
+}
+
+async fn list_all_clients(store: &dyn Storage) -> Result<Vec<Client>, Failure> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .list_clients(after.as_deref(), 500)
+            .await
+            .map_err(Failure::runtime)?;
+        let done = page.len() < 500;
+        after = page.last().map(|c| c.client_id.clone());
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// A client as RFC 7591 names its metadata. Never includes the secret hash.
+pub fn client_json(c: &Client) -> Value {
+    json!({
+        "client_id": c.client_id,
+        "client_name": c.name,
+        "redirect_uris": c.redirect_uris.iter().map(|u| u.as_str()).collect::<Vec<_>>(),
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scope": c.scope.to_string(),
+        "token_endpoint_auth_method": c.auth_method.as_str(),
+        "skip_consent": c.skip_consent,
+        "client_id_issued_at": c.created_at,
+        "updated_at": c.updated_at,
+    })
+}
+
+async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> {
+    match cmd {
+        UserCommand::Create {
+            username,
+            email,
+            password_stdin: _,
+            admin,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut password)
+                .map_err(|e| Failure::usage(format!("cannot read the password from standard input: {e}")))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let store = open_storage(config).await?;
+            let user = create_user(
+                store.as_ref(),
+                &SystemRandom::new(),
+                config.settings.password_params,
+                oauth2_actors::now(),
+                NewUser {
+                    username,
+                    email,
+                    password,
+                    admin,
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                oauth2_actors::users::UserError::Store(_)
+                | oauth2_actors::users::UserError::Internal(_) => Failure::runtime(e),
+                _ => Failure::usage(e.to_string()),
+            })?;
+            print_json(&user_json(&user));
+            Ok(())
+        }
+    }
+}
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "email": u.email,
+        "enabled": u.enabled,
+        "admin": u.admin,
+        "created_at": u.created_at,
+    })
+}
+
+async fn keys_command(cmd: KeysCommand, config: &Config) -> Result<(), Failure> {
+    let store: Arc<dyn Storage> = open_storage(config).await?;
+    let now = oauth2_actors::now();
+    match cmd {
+        KeysCommand::Rotate => {
+            let key = keys::rotate(store.as_ref(), &config.settings, &SystemRandom::new(), now)
+                .await
+                .map_err(|e| match e {
+                    keys::KeyError::Jose(_) => Failure::usage(
+                        "HS256 uses the shared OAUTH2_JWT_SECRET: rotate it by changing the secret",
+                    ),
+                    other => Failure::runtime(other),
+                })?;
+            print_json(&key_json(&key, now));
+        }
+        KeysCommand::List => {
+            let keys = store.list_keys().await.map_err(Failure::runtime)?;
+            print_json(&Value::Array(keys.iter().map(|k| key_json(k, now)).collect()));
+        }
+    }
+    Ok(())
+}
+
+fn key_json(k: &StoredKey, now: i64) -> Value {
+    let status = if k.retire_at.is_some_and(|r| r <= now) {
+        "retired"
+    } else if k.activate_at > now {
+        "pending"
+    } else if k.retire_at.is_some() {
+        "retiring"
+    } else {
+        "active"
+    };
+    json!({
+        "kid": k.kid,
+        "algorithm": k.algorithm.as_str(),
+        "status": status,
+        "created_at": k.created_at,
+        "activate_at": k.activate_at,
+        "retire_at": k.retire_at,
+    })
+}
+
+fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}

@@ -1,0 +1,387 @@
+//! Configuration: defaults, then a TOML file, then `OAUTH2_*` environment variables, then
+//! validation into [`Config`]. Every setting is declared once in [`SETTINGS`], which drives the
+//! loader, the validation messages and `config example`, so they cannot drift apart.
+
+use oauth2_actors::settings::{RegistrationPolicy, Secret, Settings};
+use oauth2_core::client::GrantType;
+use oauth2_core::jose::Algorithm;
+use oauth2_core::password::PasswordParams;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One configuration setting.
+pub struct Setting {
+    /// Dotted key in the TOML file (`server.port` is `port` in `[server]`).
+    pub key: &'static str,
+    pub env: &'static str,
+    /// Default value; `None` means unset.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+pub const SETTINGS: &[Setting] = &[
+    // Top-level keys first: in TOML they must precede the first [section].
+    Setting { key: "issuer", env: "OAUTH2_ISSUER", default: None, doc: "Public base URL: `iss` of every token and the discovery `issuer`; default http://{host}:{port}." },
+    Setting { key: "server.host", env: "OAUTH2_SERVER_HOST", default: Some("127.0.0.1"), doc: "Address to listen on." },
+    Setting { key: "server.port", env: "OAUTH2_SERVER_PORT", default: Some("8080"), doc: "Port to listen on (0 picks a free port)." },
+    Setting { key: "server.workers", env: "OAUTH2_SERVER_WORKERS", default: None, doc: "HTTP worker threads; default: one per CPU core." },
+    Setting { key: "database.url", env: "OAUTH2_DATABASE_URL", default: Some("sqlite:oauth2.db"), doc: "sqlite:PATH (created and migrated on start) or postgres://user@host/db." },
+    Setting { key: "database.max_connections", env: "OAUTH2_DATABASE_MAX_CONNECTIONS", default: Some("10"), doc: "Connection pool size." },
+    Setting { key: "redis.url", env: "OAUTH2_REDIS_URL", default: None, doc: "Optional redis:// URL for the shared cache across instances (validated; not used yet)." },
+    Setting { key: "jwt.algorithm", env: "OAUTH2_JWT_ALGORITHM", default: Some("RS256"), doc: "Token signing algorithm: RS256, ES256, EdDSA or HS256." },
+    Setting { key: "jwt.secret", env: "OAUTH2_JWT_SECRET", default: None, doc: "Shared secret for HS256 (at least 32 bytes); HS256 only." },
+    Setting { key: "jwt.audience", env: "OAUTH2_JWT_AUDIENCE", default: None, doc: "`aud` of access tokens; default: the issuer." },
+    Setting { key: "jwt.key_activation_delay", env: "OAUTH2_KEY_ACTIVATION_DELAY", default: Some("3600"), doc: "Seconds between publishing a rotated key and signing with it." },
+    Setting { key: "tokens.access_token_expiration", env: "OAUTH2_ACCESS_TOKEN_EXPIRATION", default: Some("3600"), doc: "Access token lifetime in seconds." },
+    Setting { key: "tokens.refresh_token_expiration", env: "OAUTH2_REFRESH_TOKEN_EXPIRATION", default: Some("2592000"), doc: "Refresh token lifetime in seconds." },
+    Setting { key: "tokens.authorization_code_expiration", env: "OAUTH2_AUTHORIZATION_CODE_EXPIRATION", default: Some("60"), doc: "Authorization code lifetime in seconds." },
+    Setting { key: "clients.cache_ttl", env: "OAUTH2_CLIENT_CACHE_TTL", default: Some("5"), doc: "Seconds a client read from the database is served from memory (0 disables the cache)." },
+    Setting { key: "registration.policy", env: "OAUTH2_REGISTRATION_POLICY", default: Some("token"), doc: "Dynamic client registration: token, open or disabled." },
+    Setting { key: "password.argon2_memory_kib", env: "OAUTH2_ARGON2_MEMORY_KIB", default: Some("19456"), doc: "Argon2id memory cost for user passwords, KiB." },
+    Setting { key: "password.argon2_iterations", env: "OAUTH2_ARGON2_ITERATIONS", default: Some("2"), doc: "Argon2id passes." },
+    Setting { key: "password.argon2_parallelism", env: "OAUTH2_ARGON2_PARALLELISM", default: Some("1"), doc: "Argon2id lanes." },
+    Setting { key: "log.level", env: "OAUTH2_LOG_LEVEL", default: Some("info"), doc: "Log filter: error, warn, info, debug, trace, or a tracing filter such as info,sqlx=warn." },
+    Setting { key: "log.format", env: "OAUTH2_LOG_FORMAT", default: Some("text"), doc: "Log format: text or json." },
+];
+
+/// A configuration error: one line that names the setting and the value.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// Where a raw value came from, to name it in an error.
+#[derive(Debug, Clone)]
+enum Source {
+    Default,
+    File(String),
+    Env,
+}
+
+#[derive(Debug, Clone)]
+struct Raw {
+    value: String,
+    source: Source,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: String,
+    pub port: u16,
+    pub workers: Option<usize>,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub redis_url: Option<String>,
+    pub log_level: String,
+    pub log_format: LogFormat,
+    /// Whether the issuer was derived from host and port (then a port picked at bind time updates it).
+    pub issuer_from_address: bool,
+    pub settings: Settings,
+}
+
+impl Config {
+    /// Defaults, then `file` (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Config::load_from(file, &env)
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let mut raw: BTreeMap<&'static str, Raw> = BTreeMap::new();
+        for s in SETTINGS {
+            if let Some(d) = s.default {
+                raw.insert(s.key, Raw { value: d.to_owned(), source: Source::Default });
+            }
+        }
+        if let Some(path) = file {
+            read_file(path, &mut raw)?;
+        }
+        for s in SETTINGS {
+            if let Some(v) = env.get(s.env) {
+                raw.insert(s.key, Raw { value: v.clone(), source: Source::Env });
+            }
+        }
+        for name in env.keys() {
+            if name.starts_with("OAUTH2_")
+                && !SETTINGS.iter().any(|s| s.env == name)
+                && !matches!(name.as_str(), "OAUTH2_CONFIG" | "OAUTH2_TEST_POSTGRES_URL" | "OAUTH2_TEST_POSTGRES")
+            {
+                eprintln!("warning: ignoring unknown environment variable {name}");
+            }
+        }
+        validate(&raw)
+    }
+}
+
+fn read_file(path: &Path, raw: &mut BTreeMap<&'static str, Raw>) -> Result<(), ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {shown}: {e}")))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigError(format!(
+            "config file {shown} is not valid TOML: {}",
+            e.message().replace('\n', " ")
+        ))
+    })?;
+    let mut flat = Vec::new();
+    flatten("", &table, &mut flat);
+    for (key, value) in flat {
+        let Some(setting) = SETTINGS.iter().find(|s| s.key == key) else {
+            return Err(ConfigError(format!("unknown setting '{key}' in {shown}")));
+        };
+        let value = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            other => {
+                return Err(ConfigError(format!(
+                    "invalid value for {key} in {shown}: expected a string or a number, found {}",
+                    other.type_str()
+                )));
+            }
+        };
+        raw.insert(setting.key, Raw { value, source: Source::File(shown.clone()) });
+    }
+    Ok(())
+}
+
+fn flatten<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
+    for (k, v) in table {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        match v {
+            toml::Value::Table(t) => flatten(&key, t, out),
+            other => out.push((key, other)),
+        }
+    }
+}
+
+/// Turns raw strings into typed values; the first bad one is the error.
+struct Validator<'a> {
+    raw: &'a BTreeMap<&'static str, Raw>,
+}
+
+impl Validator<'_> {
+    fn get(&self, key: &str) -> Option<&Raw> {
+        self.raw.get(key)
+    }
+
+    fn fail(&self, key: &str, expected: &str) -> ConfigError {
+        let setting = SETTINGS.iter().find(|s| s.key == key);
+        let env = setting.map_or("", |s| s.env);
+        match self.get(key) {
+            Some(r) => {
+                let shown = if key == "jwt.secret" { "<redacted>".to_owned() } else { r.value.clone() };
+                let place = match &r.source {
+                    Source::Env => env.to_owned(),
+                    Source::File(f) => format!("{key} in {f}"),
+                    Source::Default => format!("{key} (default)"),
+                };
+                ConfigError(format!("invalid value for {place}: '{shown}': {expected}"))
+            }
+            None => ConfigError(format!("missing setting {env} ({key}): {expected}")),
+        }
+    }
+
+    fn string(&self, key: &str) -> Option<String> {
+        self.get(key).map(|r| r.value.clone())
+    }
+
+    fn int(&self, key: &str, min: i64, max: i64, expected: &str) -> Result<i64, ConfigError> {
+        let v = self.get(key).ok_or_else(|| self.fail(key, expected))?;
+        match v.value.trim().parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(self.fail(key, expected)),
+        }
+    }
+
+    fn seconds(&self, key: &str) -> Result<i64, ConfigError> {
+        self.int(key, 1, 10 * 365 * 24 * 3600, "expected a whole number of seconds from 1 to 315360000")
+    }
+}
+
+fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
+    let v = Validator { raw };
+    let host = v.string("server.host").unwrap_or_default();
+    if host.trim().is_empty() || host.contains(char::is_whitespace) {
+        return Err(v.fail("server.host", "expected a host name or IP address"));
+    }
+    let port = v.int("server.port", 0, 65535, "expected a port number from 0 to 65535")? as u16;
+    let workers = match v.get("server.workers") {
+        Some(_) => Some(v.int("server.workers", 1, 1024, "expected a number of threads from 1 to 1024")? as usize),
+        None => None,
+    };
+    let issuer_from_address = v.get("issuer").is_none();
+    let issuer = match v.string("issuer") {
+        Some(i) => {
+            let ok = (i.starts_with("https://") || i.starts_with("http://"))
+                && i.split("://").nth(1).is_some_and(|rest| !rest.is_empty())
+                && !i.contains(['?', '#'])
+                && !i.contains(char::is_whitespace);
+            if !ok {
+                return Err(v.fail("issuer", "expected an absolute http(s) URL without query or fragment"));
+            }
+            i
+        }
+        None => format!("http://{}:{port}", bracket_ipv6(&host)),
+    };
+    let database_url = v.string("database.url").unwrap_or_default();
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        return Err(ConfigError(format!(
+            "invalid value for database.url: '{}': expected sqlite:PATH or postgres://...",
+            redact_url(&database_url)
+        )));
+    }
+    let database_max_connections =
+        v.int("database.max_connections", 1, 1000, "expected a number from 1 to 1000")? as u32;
+    let redis_url = v.string("redis.url");
+    if let Some(r) = &redis_url
+        && !(r.starts_with("redis://") || r.starts_with("rediss://"))
+    {
+        return Err(ConfigError(format!(
+            "invalid value for redis.url: '{}': expected redis://... or rediss://...",
+            redact_url(r)
+        )));
+    }
+    let algorithm: Algorithm = v
+        .string("jwt.algorithm")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| v.fail("jwt.algorithm", "expected RS256, ES256, EdDSA or HS256"))?;
+    let jwt_secret = v.string("jwt.secret").map(Secret);
+    match (&algorithm, &jwt_secret) {
+        (Algorithm::HS256, None) => {
+            return Err(ConfigError(
+                "OAUTH2_JWT_SECRET is required when OAUTH2_JWT_ALGORITHM is HS256".into(),
+            ));
+        }
+        (Algorithm::HS256, Some(s)) if s.0.len() < 32 => {
+            return Err(v.fail("jwt.secret", "HS256 needs a secret of at least 32 bytes"));
+        }
+        _ => {}
+    }
+    let audience = v.string("jwt.audience").unwrap_or_else(|| issuer.clone());
+    if audience.trim().is_empty() {
+        return Err(v.fail("jwt.audience", "expected a non-empty audience"));
+    }
+    let key_activation_delay = v.int(
+        "jwt.key_activation_delay",
+        0,
+        365 * 24 * 3600,
+        "expected a whole number of seconds from 0 to 31536000",
+    )?;
+    let access_token_ttl = v.seconds("tokens.access_token_expiration")?;
+    let refresh_token_ttl = v.seconds("tokens.refresh_token_expiration")?;
+    let authorization_code_ttl = v.seconds("tokens.authorization_code_expiration")?;
+    let client_cache_ttl = v.int("clients.cache_ttl", 0, 3600, "expected seconds from 0 to 3600")?;
+    let registration_policy = v
+        .string("registration.policy")
+        .and_then(|p| RegistrationPolicy::parse(&p))
+        .ok_or_else(|| v.fail("registration.policy", "expected token, open or disabled"))?;
+    let password_params = PasswordParams {
+        memory_kib: v.int("password.argon2_memory_kib", 8, 4 * 1024 * 1024, "expected KiB from 8 to 4194304")? as u32,
+        iterations: v.int("password.argon2_iterations", 1, 100, "expected 1 to 100")? as u32,
+        parallelism: v.int("password.argon2_parallelism", 1, 64, "expected 1 to 64")? as u32,
+    };
+    if password_params.memory_kib < 8 * password_params.parallelism {
+        return Err(v.fail("password.argon2_memory_kib", "must be at least 8 KiB per lane"));
+    }
+    let log_level = v.string("log.level").unwrap_or_else(|| "info".into());
+    if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+        return Err(v.fail("log.level", "expected a level (error, warn, info, debug, trace) or a tracing filter"));
+    }
+    let log_format = match v.string("log.format").as_deref() {
+        Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        _ => return Err(v.fail("log.format", "expected text or json")),
+    };
+    let settings = Settings {
+        issuer,
+        audience,
+        algorithm,
+        jwt_secret,
+        access_token_ttl,
+        refresh_token_ttl,
+        authorization_code_ttl,
+        key_activation_delay,
+        client_cache_ttl_secs: client_cache_ttl as u64,
+        registration_policy,
+        password_params,
+        grant_types: vec![GrantType::ClientCredentials],
+    };
+    Ok(Config {
+        host,
+        port,
+        workers,
+        database_url,
+        database_max_connections,
+        redis_url,
+        log_level,
+        log_format,
+        issuer_from_address,
+        settings,
+    })
+}
+
+fn bracket_ipv6(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// A database URL with any password replaced, safe for errors and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
+            format!("{scheme}://{masked}@{host}{tail}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// A commented example file with every setting at its default.
+pub fn example() -> String {
+    let mut out = String::from(
+        "# oauth2-server configuration. Every setting can also be given as the environment\n\
+         # variable named above it, which wins over this file. Values shown are the defaults.\n",
+    );
+    let mut section = "";
+    for s in SETTINGS {
+        let (sec, name) = s.key.split_once('.').unwrap_or(("", s.key));
+        if sec != section {
+            out.push_str(&format!("\n[{sec}]\n"));
+            section = sec;
+        }
+        out.push_str(&format!("# {}\n# env: {}\n", s.doc, s.env));
+        match s.default {
+            Some(d) if d.parse::<i64>().is_ok() => out.push_str(&format!("{name} = {d}\n")),
+            Some(d) => out.push_str(&format!("{name} = \"{d}\"\n")),
+            None => out.push_str(&format!("# {name} = \n")),
+        }
+    }
+    out
+}

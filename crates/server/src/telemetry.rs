@@ -1,0 +1,16 @@
+//! Logging set-up: human-readable text or JSON lines, filtered by `log.level`.
+
+use crate::config::LogFormat;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber once; later calls (tests) are no-ops.
+pub fn init(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,1 @@
+//! The admin command line, run as the real binary.

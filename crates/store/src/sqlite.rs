@@ -1,0 +1,733 @@
+//! The SQLite backend: the embedded default, one file in WAL mode.
+//!
+//! SQLite has one writer at a time. Every write that must be atomic with a read either is one
+//! statement (`UPDATE .. RETURNING`) or runs in a `BEGIN IMMEDIATE` transaction, which takes the
+//! write lock up front: a deferred transaction that reads and then writes could fail with
+//! `SQLITE_BUSY` at the upgrade, without waiting for `busy_timeout`.
+
+use crate::migrate::{Migration, warn_if_newer};
+use crate::redact_url;
+use crate::rows::{
+    self, client_columns, code_columns, consent_columns, db_err, encode_list, key_columns,
+    refresh_columns, user_columns,
+};
+use async_trait::async_trait;
+use oauth2_core::UnixTime;
+use oauth2_core::client::Client;
+use oauth2_core::jose::Algorithm;
+use oauth2_core::ports::{
+    AccessTokenRecord, AccessTokenStore, AuthorizationCode, AuthorizationCodeStore, ClientStore,
+    CodeRedemption, Consent, ConsentStore, RefreshRotation, RefreshToken, RefreshTokenStore,
+    SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
+};
+use sqlx::Sqlite;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use std::str::FromStr;
+use std::time::Duration;
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema",
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+}];
+
+type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
+
+/// The ports on a SQLite database.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at `url` (`sqlite:PATH`, `sqlite://PATH` or
+    /// `sqlite::memory:`), in WAL mode with `synchronous=NORMAL`, foreign keys on and a 5 s busy
+    /// timeout. Does not migrate.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| {
+                StoreError::Backend(format!("invalid SQLite URL '{}': {e}", redact_url(url)))
+            })?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = if is_in_memory(url) {
+            // An in-memory database lives as long as a connection to it, and several
+            // shared-cache connections fail with SQLITE_LOCKED instead of waiting: keep exactly
+            // one connection, forever.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .connect_with(options.journal_mode(SqliteJournalMode::Wal))
+                .await
+        }
+        .map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot open the SQLite database '{}': {e}",
+                redact_url(url)
+            ))
+        })?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// The underlying pool, for tests and tools that need raw SQL.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes every connection, waiting for them to be returned: the WAL is checkpointed and the
+    /// file is left clean.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (database, params) = rest.split_once('?').unwrap_or((rest, ""));
+    database == ":memory:" || params.split('&').any(|p| p == "mode=memory")
+}
+
+fn insert_refresh(token: &RefreshToken) -> Query {
+    sqlx::query(concat!(
+        "INSERT INTO refresh_tokens (",
+        refresh_columns!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(token.token_hash.as_str())
+    .bind(token.family_id.as_str())
+    .bind(token.client_id.as_str())
+    .bind(token.user_id.as_deref())
+    .bind(token.scope.to_string())
+    .bind(token.auth_time)
+    .bind(token.expires_at)
+    .bind(token.created_at)
+    .bind(token.rotated_at)
+    .bind(token.revoked_at)
+}
+
+#[async_trait]
+impl ClientStore for SqliteStore {
+    async fn create_client(&self, c: &Client) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO clients (",
+            client_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(c.client_id.as_str())
+        .bind(c.secret_hash.as_deref())
+        .bind(c.name.as_str())
+        .bind(encode_list(c.redirect_uris.iter().map(|u| u.as_str()))?)
+        .bind(encode_list(c.grant_types.iter().map(|g| g.as_str()))?)
+        .bind(c.scope.to_string())
+        .bind(c.auth_method.as_str())
+        .bind(c.skip_consent)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::client(&row))
+        .transpose()
+    }
+
+    async fn list_clients(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Client>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE ($1 IS NULL OR client_id > $1) ORDER BY client_id LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::client)
+        .collect()
+    }
+
+    async fn update_client(&self, c: &Client) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE clients SET secret_hash = $2, name = $3, redirect_uris = $4, \
+             grant_types = $5, scope = $6, auth_method = $7, skip_consent = $8, updated_at = $9 \
+             WHERE client_id = $1",
+        )
+        .bind(c.client_id.as_str())
+        .bind(c.secret_hash.as_deref())
+        .bind(c.name.as_str())
+        .bind(encode_list(c.redirect_uris.iter().map(|u| u.as_str()))?)
+        .bind(encode_list(c.grant_types.iter().map(|g| g.as_str()))?)
+        .bind(c.scope.to_string())
+        .bind(c.auth_method.as_str())
+        .bind(c.skip_consent)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        // Codes, token records and consents go with it: ON DELETE CASCADE (foreign_keys=ON).
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO users (",
+            user_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(u.id.as_str())
+        .bind(u.username.as_str())
+        .bind(u.email.as_deref())
+        .bind(u.password_hash.as_deref())
+        .bind(u.enabled)
+        .bind(u.admin)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::user(&row))
+        .transpose()
+    }
+
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE username = $1"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::user(&row))
+        .transpose()
+    }
+
+    async fn list_users(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE ($1 IS NULL OR username > $1) ORDER BY username LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::user)
+        .collect()
+    }
+
+    async fn update_user(&self, u: &User) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET username = $2, email = $3, password_hash = $4, enabled = $5, \
+             admin = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(u.id.as_str())
+        .bind(u.username.as_str())
+        .bind(u.email.as_deref())
+        .bind(u.password_hash.as_deref())
+        .bind(u.enabled)
+        .bind(u.admin)
+        .bind(u.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+#[async_trait]
+impl AuthorizationCodeStore for SqliteStore {
+    async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO authorization_codes (",
+            code_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(c.code_hash.as_str())
+        .bind(c.client_id.as_str())
+        .bind(c.user_id.as_str())
+        .bind(c.redirect_uri.as_str())
+        .bind(c.scope.to_string())
+        .bind(c.code_challenge.as_deref())
+        .bind(c.code_challenge_method.as_deref())
+        .bind(c.nonce.as_deref())
+        .bind(c.auth_time)
+        .bind(c.family_id.as_str())
+        .bind(c.expires_at)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption> {
+        // One statement, so one atomic step: of concurrent redemptions exactly one sees
+        // `used_at IS NULL`.
+        let redeemed = sqlx::query(concat!(
+            "UPDATE authorization_codes SET used_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL RETURNING ",
+            code_columns!()
+        ))
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if let Some(row) = redeemed {
+            return Ok(CodeRedemption::Redeemed(rows::code(&row)?));
+        }
+        let used: Option<(String, String)> = sqlx::query_as(
+            "SELECT family_id, client_id FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(match used {
+            Some((family_id, client_id)) => CodeRedemption::AlreadyUsed {
+                family_id,
+                client_id,
+            },
+            None => CodeRedemption::NotFound,
+        })
+    }
+}
+
+#[async_trait]
+impl AccessTokenStore for SqliteStore {
+    async fn record_access_token(&self, r: &AccessTokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_tokens \
+             (jti, family_id, client_id, user_id, scope, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(r.jti.as_str())
+        .bind(r.family_id.as_str())
+        .bind(r.client_id.as_str())
+        .bind(r.user_id.as_deref())
+        .bind(r.scope.to_string())
+        .bind(r.expires_at)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at, revoked_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1")
+                .bind(jti)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
+    async fn revoke_family_access_tokens(
+        &self,
+        family_id: &str,
+        now: UnixTime,
+    ) -> StoreResult<u64> {
+        // The WHERE clause is required here: it tells SQLite's parser that ON CONFLICT is the
+        // upsert clause, not a join constraint.
+        let done = sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at, revoked_at) \
+             SELECT jti, expires_at, $2 FROM access_tokens WHERE family_id = $1 \
+             ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let denied = sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let records = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(denied.rows_affected() + records.rows_affected())
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for SqliteStore {
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
+        insert_refresh(token)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            refresh_columns!(),
+            " FROM refresh_tokens WHERE token_hash = $1"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::refresh_token(&row))
+        .transpose()
+    }
+
+    /// `Rotated` carries the old token as it now stands (`rotated_at` set): what was consumed,
+    /// read in the same atomic step.
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        successor: &RefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<RefreshRotation> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
+        let rotated = sqlx::query(concat!(
+            "UPDATE refresh_tokens SET rotated_at = $1 \
+             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING ",
+            refresh_columns!()
+        ))
+        .bind(now)
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(row) = rotated {
+            let old = rows::refresh_token(&row)?;
+            insert_refresh(successor)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            return Ok(RefreshRotation::Rotated(old));
+        }
+        let found = sqlx::query_as(
+            "SELECT family_id, client_id, rotated_at, revoked_at FROM refresh_tokens \
+             WHERE token_hash = $1",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.rollback().await.map_err(db_err)?;
+        Ok(rows::failed_rotation(found))
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $2 \
+             WHERE family_id = $1 AND revoked_at IS NULL",
+        )
+        .bind(family_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl ConsentStore for SqliteStore {
+    async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            consent_columns!(),
+            " FROM consents WHERE user_id = $1 AND client_id = $2"
+        ))
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::consent(&row))
+        .transpose()
+    }
+
+    /// A replaced consent keeps its first `created_at`.
+    async fn save_consent(&self, c: &Consent) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO consents (",
+            consent_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, client_id) \
+             DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at"
+        ))
+        .bind(c.user_id.as_str())
+        .bind(c.client_id.as_str())
+        .bind(c.scope.to_string())
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            consent_columns!(),
+            " FROM consents WHERE user_id = $1 ORDER BY client_id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::consent)
+        .collect()
+    }
+}
+
+#[async_trait]
+impl SigningKeyStore for SqliteStore {
+    async fn insert_key(&self, k: &StoredKey) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO signing_keys (",
+            key_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(k.kid.as_str())
+        .bind(k.algorithm.as_str())
+        .bind(k.private_der.as_slice())
+        .bind(k.created_at)
+        .bind(k.activate_at)
+        .bind(k.retire_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            key_columns!(),
+            " FROM signing_keys ORDER BY created_at, kid"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::key)
+        .collect()
+    }
+
+    async fn retire_keys(
+        &self,
+        algorithm: Algorithm,
+        except_kid: &str,
+        retire_at: UnixTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retire_at = $1 \
+             WHERE algorithm = $2 AND kid <> $3 AND (retire_at IS NULL OR retire_at > $1)",
+        )
+        .bind(retire_at)
+        .bind(algorithm.as_str())
+        .bind(except_kid)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE retire_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(backend = "sqlite"))]
+    async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        let mut applied = Vec::new();
+        for m in MIGRATIONS {
+            // BEGIN IMMEDIATE holds the write lock from the start: a second process migrating the
+            // same file waits here (busy_timeout), then finds the version recorded.
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(db_err)?;
+            sqlx::raw_sql(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (\
+                 version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, \
+                 applied_at INTEGER NOT NULL) STRICT",
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let done: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+            if done > 0 {
+                tx.rollback().await.map_err(db_err)?;
+                continue;
+            }
+            sqlx::raw_sql(m.sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            // The bookkeeping time comes from the database's clock: migrate() takes no `now`.
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, description, applied_at) \
+                 VALUES ($1, $2, unixepoch())",
+            )
+            .bind(m.version)
+            .bind(m.description)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            tracing::info!(
+                version = m.version,
+                description = m.description,
+                "applied migration"
+            );
+            applied.push(m.version);
+        }
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)?;
+        warn_if_newer(MIGRATIONS, newest);
+        Ok(applied)
+    }
+}

@@ -1,0 +1,905 @@
+//! The conformance suite: what every backend must do, written once against `Arc<dyn Storage>`.
+//!
+//! Each case takes a fresh, not yet migrated database. `conformance_suite!` turns the list of
+//! cases into one `#[tokio::test]` per case in the module of each backend, so a case added here
+//! runs everywhere.
+
+use crate::fixtures::{
+    NOW, access, client, code, consent, key, public_client, refresh, scope, user,
+};
+use oauth2_core::client::{AuthMethod, GrantType, RedirectUri};
+use oauth2_core::jose::Algorithm;
+use oauth2_core::ports::{CodeRedemption, RefreshRotation, Storage, StoreError};
+use std::sync::Arc;
+use tokio::sync::Barrier;
+
+type Db = Arc<dyn Storage>;
+
+/// One `#[tokio::test]` per conformance case, each on a database from `$fresh` (an async fn
+/// returning `Option<TestDb>`; `None` skips the case).
+macro_rules! conformance_suite {
+    ($fresh:path) => {
+        conformance_suite!(@cases $fresh;
+            migrating_twice_applies_nothing_the_second_time,
+            concurrent_migrations_apply_each_version_once,
+            a_client_reads_back_exactly_as_created,
+            creating_a_client_with_a_taken_id_is_a_conflict,
+            updating_a_client_replaces_all_but_its_id_and_creation_time,
+            listing_clients_pages_in_id_order_without_gaps_or_repeats,
+            deleting_a_client_removes_its_codes_tokens_and_consents,
+            a_user_reads_back_by_id_and_by_username,
+            a_taken_user_id_or_username_is_a_conflict,
+            updating_a_user_replaces_all_but_its_id_and_creation_time,
+            listing_users_pages_in_username_order,
+            a_code_is_redeemed_once_and_then_reported_as_already_used,
+            inserting_a_code_twice_is_a_conflict,
+            eight_concurrent_redemptions_of_one_code_yield_exactly_one_redeemed,
+            revoking_an_access_token_is_idempotent,
+            revoking_a_family_denies_each_of_its_recorded_access_tokens,
+            purging_access_tokens_deletes_only_expired_entries,
+            a_refresh_token_reads_back_exactly_as_inserted,
+            rotating_a_refresh_token_stores_its_successor_and_marks_it_rotated,
+            a_rotated_out_refresh_token_presented_again_is_reuse,
+            rotating_an_unknown_refresh_token_is_not_found,
+            eight_concurrent_rotations_of_one_refresh_token_yield_exactly_one_rotated,
+            a_rotation_whose_successor_cannot_be_stored_leaves_the_old_token_live,
+            revoking_a_family_revokes_its_refresh_tokens_and_denies_its_access_tokens,
+            purging_refresh_tokens_deletes_only_expired_ones,
+            a_saved_consent_reads_back_and_saving_again_replaces_its_scope,
+            consents_are_listed_per_user_in_client_order_and_deleted_one_by_one,
+            signing_keys_read_back_oldest_first_with_their_exact_bytes,
+            retiring_keys_spares_the_current_key_other_algorithms_and_earlier_retirements,
+            purging_retired_keys_deletes_only_keys_retired_before_now,
+        );
+    };
+    (@cases $fresh:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(db) = $fresh().await else { return };
+                crate::conformance::$case(db.storage.clone()).await;
+            }
+        )*
+    };
+}
+pub(crate) use conformance_suite;
+
+async fn migrated(db: &Db) {
+    db.migrate().await.unwrap();
+}
+
+fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
+    matches!(result, Err(StoreError::Conflict(_)))
+}
+
+// Migrations and health.
+
+pub async fn migrating_twice_applies_nothing_the_second_time(db: Db) {
+    assert_eq!(db.migrate().await.unwrap(), vec![1]);
+    assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
+    db.ping().await.unwrap();
+    assert!(matches!(db.backend(), "sqlite" | "postgres"));
+}
+
+pub async fn concurrent_migrations_apply_each_version_once(db: Db) {
+    let barrier = Arc::new(Barrier::new(4));
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                db.migrate().await.unwrap()
+            })
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for task in tasks {
+        applied.extend(task.await.unwrap());
+    }
+    assert_eq!(applied, vec![1]);
+}
+
+// Clients.
+
+pub async fn a_client_reads_back_exactly_as_created(db: Db) {
+    migrated(&db).await;
+    let confidential = client("app");
+    let public = public_client("spa");
+    db.create_client(&confidential).await.unwrap();
+    db.create_client(&public).await.unwrap();
+
+    assert_eq!(db.get_client("app").await.unwrap(), Some(confidential));
+    assert_eq!(db.get_client("spa").await.unwrap(), Some(public));
+    assert_eq!(db.get_client("nobody").await.unwrap(), None);
+}
+
+pub async fn creating_a_client_with_a_taken_id_is_a_conflict(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+
+    let again = db.create_client(&public_client("app")).await;
+
+    assert!(is_conflict(again));
+    assert_eq!(db.get_client("app").await.unwrap(), Some(client("app")));
+}
+
+pub async fn updating_a_client_replaces_all_but_its_id_and_creation_time(db: Db) {
+    migrated(&db).await;
+    let original = client("app");
+    db.create_client(&original).await.unwrap();
+    let mut changed = public_client("app");
+    changed.name = "Renamed".to_owned();
+    changed.redirect_uris = vec![RedirectUri::parse("http://127.0.0.1:9000/cb").unwrap()];
+    changed.grant_types = vec![GrantType::ClientCredentials, GrantType::Password];
+    changed.auth_method = AuthMethod::ClientSecretPost;
+    changed.secret_hash = Some("new-hash".to_owned());
+    changed.created_at = 1;
+    changed.updated_at = NOW;
+
+    assert!(db.update_client(&changed).await.unwrap());
+
+    let stored = db.get_client("app").await.unwrap().unwrap();
+    assert_eq!(stored.created_at, original.created_at);
+    assert_eq!(
+        stored,
+        oauth2_core::client::Client {
+            created_at: original.created_at,
+            ..changed
+        }
+    );
+    assert!(!db.update_client(&client("nobody")).await.unwrap());
+}
+
+pub async fn listing_clients_pages_in_id_order_without_gaps_or_repeats(db: Db) {
+    migrated(&db).await;
+    // Upper case sorts before lower case and "a-1" before "a1": byte order on every backend.
+    let mut ids = vec!["m", "B", "a1", "z", "a-1", "A", "b", "a"];
+    for id in &ids {
+        db.create_client(&client(id)).await.unwrap();
+    }
+    ids.sort_unstable();
+
+    let mut listed = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db.list_clients(after.as_deref(), 3).await.unwrap();
+        assert!(page.len() <= 3);
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|c| c.client_id.clone());
+        listed.extend(page.into_iter().map(|c| c.client_id));
+    }
+
+    assert_eq!(listed, ids);
+    assert!(db.list_clients(None, 0).await.unwrap().is_empty());
+    assert_eq!(db.list_clients(Some("y"), 10).await.unwrap().len(), 1);
+}
+
+pub async fn deleting_a_client_removes_its_codes_tokens_and_consents(db: Db) {
+    migrated(&db).await;
+    for id in ["gone", "kept"] {
+        db.create_client(&client(id)).await.unwrap();
+        db.insert_code(&code(&format!("code-{id}"), id, &format!("fam-{id}")))
+            .await
+            .unwrap();
+        db.insert_refresh_token(&refresh(&format!("rt-{id}"), &format!("fam-{id}"), id))
+            .await
+            .unwrap();
+        db.record_access_token(&access(&format!("at-{id}"), &format!("fam-{id}"), id))
+            .await
+            .unwrap();
+        db.save_consent(&consent("user-1", id)).await.unwrap();
+    }
+
+    assert!(db.delete_client("gone").await.unwrap());
+
+    assert_eq!(db.get_client("gone").await.unwrap(), None);
+    assert_eq!(
+        db.redeem_code("code-gone", NOW).await.unwrap(),
+        CodeRedemption::NotFound
+    );
+    assert_eq!(db.get_refresh_token("rt-gone").await.unwrap(), None);
+    assert_eq!(db.get_consent("user-1", "gone").await.unwrap(), None);
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-gone", NOW)
+            .await
+            .unwrap(),
+        0
+    );
+    // The other client keeps everything.
+    assert!(matches!(
+        db.redeem_code("code-kept", NOW).await.unwrap(),
+        CodeRedemption::Redeemed(_)
+    ));
+    assert!(db.get_refresh_token("rt-kept").await.unwrap().is_some());
+    assert!(db.get_consent("user-1", "kept").await.unwrap().is_some());
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-kept", NOW)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!db.delete_client("gone").await.unwrap());
+}
+
+// Users.
+
+pub async fn a_user_reads_back_by_id_and_by_username(db: Db) {
+    migrated(&db).await;
+    let alice = user("u-1", "alice");
+    let upstream_only = oauth2_core::ports::User {
+        email: None,
+        password_hash: None,
+        enabled: false,
+        admin: true,
+        ..user("u-2", "bob")
+    };
+    db.create_user(&alice).await.unwrap();
+    db.create_user(&upstream_only).await.unwrap();
+
+    assert_eq!(db.get_user("u-1").await.unwrap(), Some(alice.clone()));
+    assert_eq!(db.get_user("u-2").await.unwrap(), Some(upstream_only));
+    assert_eq!(
+        db.find_user_by_username("alice").await.unwrap(),
+        Some(alice)
+    );
+    assert_eq!(db.find_user_by_username("Alice").await.unwrap(), None);
+    assert_eq!(db.get_user("u-3").await.unwrap(), None);
+}
+
+pub async fn a_taken_user_id_or_username_is_a_conflict(db: Db) {
+    migrated(&db).await;
+    db.create_user(&user("u-1", "alice")).await.unwrap();
+    db.create_user(&user("u-2", "bob")).await.unwrap();
+
+    assert!(is_conflict(db.create_user(&user("u-1", "carol")).await));
+    assert!(is_conflict(db.create_user(&user("u-3", "alice")).await));
+    assert!(is_conflict(db.update_user(&user("u-2", "alice")).await));
+    assert_eq!(
+        db.find_user_by_username("bob").await.unwrap().map(|u| u.id),
+        Some("u-2".to_owned())
+    );
+}
+
+pub async fn updating_a_user_replaces_all_but_its_id_and_creation_time(db: Db) {
+    migrated(&db).await;
+    let original = user("u-1", "alice");
+    db.create_user(&original).await.unwrap();
+    let changed = oauth2_core::ports::User {
+        username: "alice2".to_owned(),
+        email: None,
+        password_hash: Some("$argon2id$new".to_owned()),
+        enabled: false,
+        admin: true,
+        created_at: 1,
+        updated_at: NOW,
+        ..original.clone()
+    };
+
+    assert!(db.update_user(&changed).await.unwrap());
+
+    let stored = db.get_user("u-1").await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        oauth2_core::ports::User {
+            created_at: original.created_at,
+            ..changed
+        }
+    );
+    assert_eq!(db.find_user_by_username("alice").await.unwrap(), None);
+    assert!(!db.update_user(&user("u-9", "nobody")).await.unwrap());
+}
+
+pub async fn listing_users_pages_in_username_order(db: Db) {
+    migrated(&db).await;
+    let mut names = vec!["zoe", "Bob", "alice", "bob", "carol", "al"];
+    for (i, name) in names.iter().enumerate() {
+        db.create_user(&user(&format!("u-{i}"), name))
+            .await
+            .unwrap();
+    }
+    names.sort_unstable();
+
+    let mut listed = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db.list_users(after.as_deref(), 4).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|u| u.username.clone());
+        listed.extend(page.into_iter().map(|u| u.username));
+    }
+
+    assert_eq!(listed, names);
+}
+
+// Authorization codes.
+
+pub async fn a_code_is_redeemed_once_and_then_reported_as_already_used(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    // Expired already: expiry is the caller's decision, the record comes back anyway.
+    let issued = oauth2_core::ports::AuthorizationCode {
+        expires_at: NOW - 1,
+        ..code("code-1", "app", "fam-1")
+    };
+    db.insert_code(&issued).await.unwrap();
+    let bare = oauth2_core::ports::AuthorizationCode {
+        code_challenge: None,
+        code_challenge_method: None,
+        nonce: None,
+        scope: scope(""),
+        ..code("code-2", "app", "fam-2")
+    };
+    db.insert_code(&bare).await.unwrap();
+
+    assert_eq!(
+        db.redeem_code("code-1", NOW).await.unwrap(),
+        CodeRedemption::Redeemed(issued)
+    );
+    assert_eq!(
+        db.redeem_code("code-1", NOW + 1).await.unwrap(),
+        CodeRedemption::AlreadyUsed {
+            family_id: "fam-1".to_owned(),
+            client_id: "app".to_owned()
+        }
+    );
+    assert_eq!(
+        db.redeem_code("code-2", NOW).await.unwrap(),
+        CodeRedemption::Redeemed(bare)
+    );
+    assert_eq!(
+        db.redeem_code("code-3", NOW).await.unwrap(),
+        CodeRedemption::NotFound
+    );
+}
+
+pub async fn inserting_a_code_twice_is_a_conflict(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.insert_code(&code("code-1", "app", "fam-1"))
+        .await
+        .unwrap();
+
+    assert!(is_conflict(
+        db.insert_code(&code("code-1", "app", "fam-2")).await
+    ));
+}
+
+pub async fn eight_concurrent_redemptions_of_one_code_yield_exactly_one_redeemed(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.insert_code(&code("code-1", "app", "fam-1"))
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                db.redeem_code("code-1", NOW).await.unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+
+    let redeemed = outcomes
+        .iter()
+        .filter(|o| matches!(o, CodeRedemption::Redeemed(_)))
+        .count();
+    let replays = outcomes
+        .iter()
+        .filter(|o| {
+            **o == CodeRedemption::AlreadyUsed {
+                family_id: "fam-1".to_owned(),
+                client_id: "app".to_owned(),
+            }
+        })
+        .count();
+    assert_eq!((redeemed, replays), (1, 7), "{outcomes:?}");
+}
+
+// Access tokens.
+
+pub async fn revoking_an_access_token_is_idempotent(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.record_access_token(&access("at-1", "fam-1", "app"))
+        .await
+        .unwrap();
+    assert!(!db.is_access_token_revoked("at-1").await.unwrap());
+
+    db.revoke_access_token("at-1", NOW + 300, NOW)
+        .await
+        .unwrap();
+    db.revoke_access_token("at-1", NOW + 300, NOW + 1)
+        .await
+        .unwrap();
+    // A token with no record (client_credentials) can be revoked too.
+    db.revoke_access_token("cc-1", NOW + 300, NOW)
+        .await
+        .unwrap();
+
+    assert!(db.is_access_token_revoked("at-1").await.unwrap());
+    assert!(db.is_access_token_revoked("cc-1").await.unwrap());
+    assert!(!db.is_access_token_revoked("at-2").await.unwrap());
+}
+
+pub async fn revoking_a_family_denies_each_of_its_recorded_access_tokens(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    for jti in ["at-1", "at-2", "at-3"] {
+        db.record_access_token(&access(jti, "fam-1", "app"))
+            .await
+            .unwrap();
+    }
+    db.record_access_token(&access("other", "fam-2", "app"))
+        .await
+        .unwrap();
+    db.revoke_access_token("at-1", NOW + 300, NOW)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-1", NOW).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-1", NOW).await.unwrap(),
+        0
+    );
+    for jti in ["at-1", "at-2", "at-3"] {
+        assert!(db.is_access_token_revoked(jti).await.unwrap(), "{jti}");
+    }
+    assert!(!db.is_access_token_revoked("other").await.unwrap());
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-9", NOW).await.unwrap(),
+        0
+    );
+}
+
+pub async fn purging_access_tokens_deletes_only_expired_entries(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    for (jti, expires_at) in [("old", NOW - 1), ("edge", NOW), ("live", NOW + 1)] {
+        let record = oauth2_core::ports::AccessTokenRecord {
+            expires_at,
+            ..access(&format!("rec-{jti}"), &format!("fam-{jti}"), "app")
+        };
+        db.record_access_token(&record).await.unwrap();
+        db.revoke_access_token(&format!("deny-{jti}"), expires_at, NOW - 10)
+            .await
+            .unwrap();
+    }
+
+    // One expired record and one expired deny-list entry; "expired" is strictly before now.
+    assert_eq!(db.purge_expired_access_tokens(NOW).await.unwrap(), 2);
+    assert_eq!(db.purge_expired_access_tokens(NOW).await.unwrap(), 0);
+
+    assert!(!db.is_access_token_revoked("deny-old").await.unwrap());
+    assert!(db.is_access_token_revoked("deny-edge").await.unwrap());
+    assert!(db.is_access_token_revoked("deny-live").await.unwrap());
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-old", NOW)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-edge", NOW)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        db.revoke_family_access_tokens("fam-live", NOW)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+// Refresh tokens.
+
+pub async fn a_refresh_token_reads_back_exactly_as_inserted(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    let full = refresh("rt-1", "fam-1", "app");
+    let sparse = oauth2_core::ports::RefreshToken {
+        user_id: None,
+        auth_time: None,
+        scope: scope(""),
+        rotated_at: Some(NOW + 1),
+        revoked_at: Some(NOW + 2),
+        ..refresh("rt-2", "fam-2", "app")
+    };
+    db.insert_refresh_token(&full).await.unwrap();
+    db.insert_refresh_token(&sparse).await.unwrap();
+
+    assert_eq!(db.get_refresh_token("rt-1").await.unwrap(), Some(full));
+    assert_eq!(db.get_refresh_token("rt-2").await.unwrap(), Some(sparse));
+    assert_eq!(db.get_refresh_token("rt-3").await.unwrap(), None);
+    assert!(is_conflict(
+        db.insert_refresh_token(&refresh("rt-1", "fam-3", "app"))
+            .await
+    ));
+}
+
+pub async fn rotating_a_refresh_token_stores_its_successor_and_marks_it_rotated(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    let old = refresh("rt-1", "fam-1", "app");
+    db.insert_refresh_token(&old).await.unwrap();
+    let successor = refresh("rt-2", "fam-1", "app");
+
+    let outcome = db
+        .rotate_refresh_token("rt-1", &successor, NOW + 10)
+        .await
+        .unwrap();
+
+    let rotated_out = oauth2_core::ports::RefreshToken {
+        rotated_at: Some(NOW + 10),
+        ..old
+    };
+    assert_eq!(outcome, RefreshRotation::Rotated(rotated_out.clone()));
+    assert_eq!(
+        db.get_refresh_token("rt-1").await.unwrap(),
+        Some(rotated_out)
+    );
+    assert_eq!(db.get_refresh_token("rt-2").await.unwrap(), Some(successor));
+}
+
+pub async fn a_rotated_out_refresh_token_presented_again_is_reuse(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.insert_refresh_token(&refresh("rt-1", "fam-1", "app"))
+        .await
+        .unwrap();
+    db.rotate_refresh_token("rt-1", &refresh("rt-2", "fam-1", "app"), NOW)
+        .await
+        .unwrap();
+
+    let again = db
+        .rotate_refresh_token("rt-1", &refresh("rt-3", "fam-1", "app"), NOW + 1)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        again,
+        RefreshRotation::Reused {
+            family_id: "fam-1".to_owned(),
+            client_id: "app".to_owned()
+        }
+    );
+    assert_eq!(db.get_refresh_token("rt-3").await.unwrap(), None);
+}
+
+pub async fn rotating_an_unknown_refresh_token_is_not_found(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+
+    let outcome = db
+        .rotate_refresh_token("rt-x", &refresh("rt-2", "fam-1", "app"), NOW)
+        .await
+        .unwrap();
+
+    assert_eq!(outcome, RefreshRotation::NotFound);
+    assert_eq!(db.get_refresh_token("rt-2").await.unwrap(), None);
+}
+
+pub async fn eight_concurrent_rotations_of_one_refresh_token_yield_exactly_one_rotated(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.insert_refresh_token(&refresh("rt-0", "fam-1", "app"))
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let successor = refresh(&format!("rt-next-{i}"), "fam-1", "app");
+                barrier.wait().await;
+                let outcome = db.rotate_refresh_token("rt-0", &successor, NOW).await;
+                (i, outcome.unwrap())
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+
+    let winners: Vec<usize> = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, RefreshRotation::Rotated(_)))
+        .map(|(i, _)| *i)
+        .collect();
+    let reused = outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, RefreshRotation::Reused { .. }))
+        .count();
+    assert_eq!((winners.len(), reused), (1, 7), "{outcomes:?}");
+    // Only the winner's successor was stored.
+    for i in 0..8 {
+        let stored = db.get_refresh_token(&format!("rt-next-{i}")).await.unwrap();
+        assert_eq!(stored.is_some(), winners.contains(&i), "successor {i}");
+    }
+}
+
+pub async fn a_rotation_whose_successor_cannot_be_stored_leaves_the_old_token_live(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.insert_refresh_token(&refresh("rt-1", "fam-1", "app"))
+        .await
+        .unwrap();
+    db.insert_refresh_token(&refresh("taken", "fam-2", "app"))
+        .await
+        .unwrap();
+
+    let clash = db
+        .rotate_refresh_token("rt-1", &refresh("taken", "fam-1", "app"), NOW)
+        .await;
+
+    assert!(is_conflict(clash));
+    let old = db.get_refresh_token("rt-1").await.unwrap().unwrap();
+    assert_eq!(old.rotated_at, None, "the rotation was rolled back");
+    assert!(matches!(
+        db.rotate_refresh_token("rt-1", &refresh("rt-2", "fam-1", "app"), NOW)
+            .await
+            .unwrap(),
+        RefreshRotation::Rotated(_)
+    ));
+}
+
+pub async fn revoking_a_family_revokes_its_refresh_tokens_and_denies_its_access_tokens(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    db.insert_refresh_token(&refresh("rt-1", "fam-1", "app"))
+        .await
+        .unwrap();
+    db.rotate_refresh_token("rt-1", &refresh("rt-2", "fam-1", "app"), NOW)
+        .await
+        .unwrap();
+    db.insert_refresh_token(&refresh("other", "fam-2", "app"))
+        .await
+        .unwrap();
+    for jti in ["at-1", "at-2"] {
+        db.record_access_token(&access(jti, "fam-1", "app"))
+            .await
+            .unwrap();
+    }
+    db.record_access_token(&access("at-other", "fam-2", "app"))
+        .await
+        .unwrap();
+
+    // What the token actor does on reuse: both halves of the family.
+    let refresh_revoked = db.revoke_refresh_family("fam-1", NOW + 5).await.unwrap();
+    let access_denied = db
+        .revoke_family_access_tokens("fam-1", NOW + 5)
+        .await
+        .unwrap();
+
+    assert_eq!((refresh_revoked, access_denied), (2, 2));
+    assert_eq!(
+        db.get_refresh_token("rt-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(NOW + 5)
+    );
+    assert_eq!(
+        db.rotate_refresh_token("rt-2", &refresh("rt-3", "fam-1", "app"), NOW + 6)
+            .await
+            .unwrap(),
+        RefreshRotation::Revoked
+    );
+    assert!(matches!(
+        db.rotate_refresh_token("rt-1", &refresh("rt-4", "fam-1", "app"), NOW + 6)
+            .await
+            .unwrap(),
+        RefreshRotation::Reused { .. }
+    ));
+    assert!(db.is_access_token_revoked("at-1").await.unwrap());
+    assert!(db.is_access_token_revoked("at-2").await.unwrap());
+    // Another family is untouched, and a second revocation changes nothing.
+    assert!(!db.is_access_token_revoked("at-other").await.unwrap());
+    assert_eq!(
+        db.get_refresh_token("other")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        None
+    );
+    assert_eq!(db.revoke_refresh_family("fam-1", NOW + 7).await.unwrap(), 0);
+    assert_eq!(
+        db.get_refresh_token("rt-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(NOW + 5)
+    );
+}
+
+pub async fn purging_refresh_tokens_deletes_only_expired_ones(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    for (hash, expires_at) in [("old", NOW - 1), ("edge", NOW), ("live", NOW + 1)] {
+        let token = oauth2_core::ports::RefreshToken {
+            expires_at,
+            ..refresh(hash, "fam-1", "app")
+        };
+        db.insert_refresh_token(&token).await.unwrap();
+    }
+
+    assert_eq!(db.purge_expired_refresh_tokens(NOW).await.unwrap(), 1);
+
+    assert_eq!(db.get_refresh_token("old").await.unwrap(), None);
+    assert!(db.get_refresh_token("edge").await.unwrap().is_some());
+    assert!(db.get_refresh_token("live").await.unwrap().is_some());
+}
+
+// Consents.
+
+pub async fn a_saved_consent_reads_back_and_saving_again_replaces_its_scope(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    let first = consent("user-1", "app");
+    db.save_consent(&first).await.unwrap();
+    assert_eq!(
+        db.get_consent("user-1", "app").await.unwrap(),
+        Some(first.clone())
+    );
+
+    let wider = oauth2_core::ports::Consent {
+        scope: scope("openid profile email"),
+        created_at: NOW + 100,
+        updated_at: NOW + 100,
+        ..first.clone()
+    };
+    db.save_consent(&wider).await.unwrap();
+
+    // The first grant's time stays: the consent was replaced, not created again.
+    assert_eq!(
+        db.get_consent("user-1", "app").await.unwrap(),
+        Some(oauth2_core::ports::Consent {
+            created_at: first.created_at,
+            ..wider
+        })
+    );
+    assert_eq!(db.get_consent("user-2", "app").await.unwrap(), None);
+}
+
+pub async fn consents_are_listed_per_user_in_client_order_and_deleted_one_by_one(db: Db) {
+    migrated(&db).await;
+    for id in ["b", "a", "c"] {
+        db.create_client(&client(id)).await.unwrap();
+    }
+    for id in ["c", "a"] {
+        db.save_consent(&consent("user-1", id)).await.unwrap();
+    }
+    db.save_consent(&consent("user-2", "b")).await.unwrap();
+
+    let listed: Vec<String> = db
+        .list_consents("user-1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.client_id)
+        .collect();
+    assert_eq!(listed, ["a", "c"]);
+
+    assert!(db.delete_consent("user-1", "a").await.unwrap());
+    assert!(!db.delete_consent("user-1", "a").await.unwrap());
+    assert!(!db.delete_consent("user-1", "b").await.unwrap());
+    assert_eq!(db.list_consents("user-1").await.unwrap().len(), 1);
+    assert_eq!(db.list_consents("user-2").await.unwrap().len(), 1);
+    assert!(db.list_consents("user-3").await.unwrap().is_empty());
+}
+
+// Signing keys.
+
+pub async fn signing_keys_read_back_oldest_first_with_their_exact_bytes(db: Db) {
+    migrated(&db).await;
+    let newest = key("k-3", Algorithm::EdDSA, NOW + 300);
+    let oldest = oauth2_core::ports::StoredKey {
+        retire_at: Some(NOW + 1000),
+        ..key("k-1", Algorithm::RS256, NOW + 100)
+    };
+    let middle = key("k-2", Algorithm::ES256, NOW + 200);
+    for k in [&newest, &oldest, &middle] {
+        db.insert_key(k).await.unwrap();
+    }
+
+    assert_eq!(db.list_keys().await.unwrap(), vec![oldest, middle, newest]);
+    assert!(is_conflict(
+        db.insert_key(&key("k-1", Algorithm::ES256, NOW)).await
+    ));
+}
+
+pub async fn retiring_keys_spares_the_current_key_other_algorithms_and_earlier_retirements(db: Db) {
+    migrated(&db).await;
+    let retiring = |kid: &str, retire_at| oauth2_core::ports::StoredKey {
+        retire_at,
+        ..key(kid, Algorithm::ES256, NOW)
+    };
+    for k in [
+        retiring("es-old", None),
+        retiring("es-current", None),
+        retiring("es-later", Some(NOW + 1000)),
+        retiring("es-earlier", Some(NOW - 5)),
+        key("rs-old", Algorithm::RS256, NOW),
+    ] {
+        db.insert_key(&k).await.unwrap();
+    }
+
+    assert_eq!(
+        db.retire_keys(Algorithm::ES256, "es-current", NOW + 100)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        db.retire_keys(Algorithm::ES256, "es-current", NOW + 100)
+            .await
+            .unwrap(),
+        0
+    );
+
+    let retire_at: Vec<(String, Option<i64>)> = db
+        .list_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.kid, k.retire_at))
+        .collect();
+    let expected = [
+        ("es-current", None),
+        ("es-earlier", Some(NOW - 5)),
+        ("es-later", Some(NOW + 100)),
+        ("es-old", Some(NOW + 100)),
+        ("rs-old", None),
+    ];
+    assert_eq!(
+        retire_at,
+        expected.map(|(kid, at)| (kid.to_owned(), at)).to_vec()
+    );
+}
+
+pub async fn purging_retired_keys_deletes_only_keys_retired_before_now(db: Db) {
+    migrated(&db).await;
+    for (kid, retire_at) in [
+        ("gone", Some(NOW - 1)),
+        ("edge", Some(NOW)),
+        ("later", Some(NOW + 1)),
+        ("current", None),
+    ] {
+        let k = oauth2_core::ports::StoredKey {
+            retire_at,
+            ..key(kid, Algorithm::EdDSA, NOW - 100)
+        };
+        db.insert_key(&k).await.unwrap();
+    }
+
+    assert_eq!(db.purge_retired_keys(NOW).await.unwrap(), 1);
+
+    let kids: Vec<String> = db
+        .list_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
+    assert_eq!(kids, ["current", "edge", "later"]);
+}
