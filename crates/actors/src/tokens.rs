@@ -138,6 +138,15 @@ impl Services {
             if self.store.is_access_token_revoked(&claims.jti).await? {
                 return Ok(Introspection::inactive());
             }
+            // A deleted client's tokens die with it (a cache hit, normally).
+            if self
+                .clients
+                .get(self.store.as_ref(), &claims.client_id)
+                .await?
+                .is_none()
+            {
+                return Ok(Introspection::inactive());
+            }
             return Ok(Introspection::from_access_token(claims));
         }
         if looks_like_jwt(token) {

@@ -104,6 +104,8 @@ pub trait AuthorizationCodeStore: Send + Sync {
     /// redemptions, on any number of instances, exactly one gets `Redeemed`. Expiry is the
     /// caller's decision (the record is returned even when expired).
     async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption>;
+    /// Deletes codes that expired before `now` (used or not); returns how many.
+    async fn purge_expired_codes(&self, now: UnixTime) -> StoreResult<u64>;
 }
 
 /// The record of an access token issued on behalf of a user, so that revoking its family can
@@ -155,8 +157,8 @@ pub struct RefreshToken {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshRotation {
-    /// The old token was live and is now rotated out; the successor is stored. Expiry is the
-    /// caller's decision, checked before rotating.
+    /// The old token was live and is now rotated out; the successor is stored. Carries the old
+    /// token (with `rotated_at` set). Expiry is the caller's decision, checked before rotating.
     Rotated(RefreshToken),
     /// The token was rotated out before: reuse. The caller revokes the family.
     Reused { family_id: String, client_id: String },
@@ -245,6 +247,58 @@ pub trait SigningKeyStore: Send + Sync {
     async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64>;
 }
 
+/// A signed-in browser session, stored by the hash of the id its cookie carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: String,
+    /// When the user last proved who they are (OIDC `auth_time`).
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub last_seen_at: UnixTime,
+    /// Absolute end, whatever the activity.
+    pub expires_at: UnixTime,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Sets `last_seen_at`; false if there is no such session.
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool>;
+    /// Signs a user out everywhere; returns how many sessions ended.
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+    /// Deletes sessions past their absolute end (`expires_at <= now`) or idle since before
+    /// `idle_before` (`last_seen_at < idle_before`); returns how many.
+    async fn purge_sessions(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<u64>;
+}
+
+/// Failed sign-in attempts, counted per key (`user:alice`, `ip:192.0.2.1`) so that brute-force
+/// protection holds across instances.
+#[async_trait]
+pub trait LoginThrottleStore: Send + Sync {
+    async fn record_login_failure(&self, key: &str, now: UnixTime) -> StoreResult<()>;
+    /// Failures recorded for `key` at or after `since`.
+    async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64>;
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+    /// Deletes failures recorded before `before`; returns how many.
+    async fn purge_login_failures(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+/// Named server-wide secrets (e.g. the cookie key), made once and shared by every instance.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// The stored value of `name`; if there is none, stores `candidate` and returns it. Atomic:
+    /// concurrent callers (several instances starting at once) all get the same value.
+    async fn get_or_create_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Vec<u8>>;
+}
+
 /// Every port together: what the actors hold (as `Arc<dyn Storage>`).
 #[async_trait]
 pub trait Storage:
@@ -255,6 +309,9 @@ pub trait Storage:
     + RefreshTokenStore
     + ConsentStore
     + SigningKeyStore
+    + SessionStore
+    + LoginThrottleStore
+    + SecretStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

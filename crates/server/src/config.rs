@@ -36,7 +36,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "tokens.refresh_token_expiration", env: "OAUTH2_REFRESH_TOKEN_EXPIRATION", default: Some("2592000"), doc: "Refresh token lifetime in seconds." },
     Setting { key: "tokens.authorization_code_expiration", env: "OAUTH2_AUTHORIZATION_CODE_EXPIRATION", default: Some("60"), doc: "Authorization code lifetime in seconds." },
     Setting { key: "clients.cache_ttl", env: "OAUTH2_CLIENT_CACHE_TTL", default: Some("5"), doc: "Seconds a client read from the database is served from memory (0 disables the cache)." },
-    Setting { key: "registration.policy", env: "OAUTH2_REGISTRATION_POLICY", default: Some("token"), doc: "Dynamic client registration: token, open or disabled." },
+    Setting { key: "registration.policy", env: "OAUTH2_REGISTRATION_POLICY", default: Some("token"), doc: "Dynamic client registration (RFC 7591): token, open or disabled (the endpoint is not served yet)." },
     Setting { key: "password.argon2_memory_kib", env: "OAUTH2_ARGON2_MEMORY_KIB", default: Some("19456"), doc: "Argon2id memory cost for user passwords, KiB." },
     Setting { key: "password.argon2_iterations", env: "OAUTH2_ARGON2_ITERATIONS", default: Some("2"), doc: "Argon2id passes." },
     Setting { key: "password.argon2_parallelism", env: "OAUTH2_ARGON2_PARALLELISM", default: Some("1"), doc: "Argon2id lanes." },

@@ -1,6 +1,12 @@
 //! Storage backends: one implementation of the core's ports ([`oauth2_core::ports`]) per database,
 //! SQLite ([`SqliteStore`]) and PostgreSQL ([`PgStore`]), each with its own migrations folder.
 //!
+//! The schema (`migrations/<backend>/NNNN_*.sql`, embedded and applied by [`Storage::migrate`]):
+//! timestamps are Unix seconds in BIGINT (INTEGER on SQLite); lists (a client's redirect URIs and
+//! grant types) are JSON arrays of strings in TEXT; scopes are space-separated, as on the wire;
+//! private keys are PKCS#8 DER in BLOB / BYTEA; codes, refresh tokens and client secrets arrive
+//! hashed and are stored as such.
+//!
 //! Queries are built at run time with `sqlx::query(..).bind(..)`, not with the `query!` macros:
 //! the macros (and sqlx's `migrate` feature) need heavy proc-macro builds and a database or
 //! offline data at compile time. We keep the build lean instead, and the conformance suite

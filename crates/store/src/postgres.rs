@@ -20,13 +20,16 @@ use oauth2_core::ports::{
     CodeRedemption, Consent, ConsentStore, RefreshRotation, RefreshToken, RefreshTokenStore,
     SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
 };
-use sqlx::Postgres;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Postgres};
 use std::str::FromStr;
 use std::time::Duration;
 
 /// How long to wait for a connection, and so for an unreachable server.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the one extra connection attempt that explains a failure may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The advisory lock key that serialises migrations across instances ("oauth2" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f61_7574_6832;
@@ -53,17 +56,33 @@ impl PgStore {
         let options = PgConnectOptions::from_str(url).map_err(|e| {
             StoreError::Backend(format!("invalid PostgreSQL URL '{}': {e}", redact_url(url)))
         })?;
-        let pool = PgPoolOptions::new()
+        // The pool retries a refused connection until the timeout (the server may be starting
+        // next to us), then reports only "pool timed out": probe once more for the cause.
+        let pool = match PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|e| {
-                StoreError::Backend(format!(
+        {
+            Ok(pool) => pool,
+            Err(sqlx::Error::PoolTimedOut) => {
+                let cause = match tokio::time::timeout(PROBE_TIMEOUT, options.connect()).await {
+                    Ok(Err(e)) => e.to_string(),
+                    Ok(Ok(_)) | Err(_) => "no connection within the time allowed".to_owned(),
+                };
+                return Err(StoreError::Backend(format!(
+                    "cannot connect to PostgreSQL at '{}' within {} s: {cause}",
+                    redact_url(url),
+                    ACQUIRE_TIMEOUT.as_secs()
+                )));
+            }
+            Err(e) => {
+                return Err(StoreError::Backend(format!(
                     "cannot connect to PostgreSQL at '{}': {e}",
                     redact_url(url)
-                ))
-            })?;
+                )));
+            }
+        };
         Ok(PgStore { pool })
     }
 

@@ -1,12 +1,10 @@
 //! Test support, for this crate's tests and other crates' (so not `cfg(test)`): a fresh,
 //! isolated PostgreSQL schema per test, in the one test database.
 
-use crate::{StoreError, redact_url};
+use crate::{PgStore, StoreError, redact_url};
 use oauth2_core::{SecureRandom, SystemRandom};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Row};
-use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Schemas made by [`fresh_postgres_url`] older than this are dropped by later calls: tests do not
 /// clean up after themselves (there is no async drop), so the test database would grow forever.
@@ -32,30 +30,14 @@ pub fn postgres_test_url() -> Option<String> {
 /// whose connections use it as their `search_path` (through the `options` connection parameter),
 /// so each test gets empty tables without creating a database.
 pub async fn fresh_postgres_url(base_url: &str) -> Result<String, StoreError> {
-    let options = PgConnectOptions::from_str(base_url).map_err(|e| {
-        StoreError::Backend(format!(
-            "invalid PostgreSQL URL '{}': {e}",
-            redact_url(base_url)
-        ))
-    })?;
-    // A pool of one, for its acquire timeout: an unreachable server is an error within seconds.
-    let pool = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await
-        .map_err(|e| {
-            StoreError::Backend(format!(
-                "cannot connect to PostgreSQL at '{}': {e}",
-                redact_url(base_url)
-            ))
-        })?;
+    let store = PgStore::connect(base_url, 1).await?;
+    let pool = store.pool();
 
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    drop_stale_schemas(&pool, now).await;
+    drop_stale_schemas(pool, now).await;
 
     let mut random = [0u8; 8];
     SystemRandom::new()
@@ -65,10 +47,10 @@ pub async fn fresh_postgres_url(base_url: &str) -> Result<String, StoreError> {
     // Only hex digits and a number: safe to splice into the statement.
     let schema = format!("t_{now:x}_{hex}");
     sqlx::raw_sql(AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&pool)
+        .execute(pool)
         .await
         .map_err(|e| StoreError::Backend(format!("cannot create schema {schema}: {e}")))?;
-    pool.close().await;
+    store.close().await;
 
     let separator = if base_url.contains('?') { '&' } else { '?' };
     Ok(format!(

@@ -57,3 +57,39 @@ both!(
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     }
 );
+
+/// Readiness tells a load balancer the truth: a server whose database is gone answers 503 on
+/// `/ready` (and still 200 on `/health`, since the process itself is fine).
+#[actix_web::test]
+async fn readiness_is_503_while_the_database_is_gone() {
+    if oauth2_store::testing::postgres_for_tests().await.is_none() {
+        return;
+    }
+    let base = oauth2_store::testing::postgres_test_url().unwrap();
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    let name = format!(
+        "ready_{}",
+        oauth2_testkit::temp_path("x")
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace(['-', '.'], "_")
+    );
+    // The name is made by this test from a temp path: alphanumerics and underscores only.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
+    let app = oauth2_testkit::spawn_app_env(oauth2_testkit::base_env(&format!("{prefix}/{name}"))).await;
+    let (s, _) = app.get_json("/ready").await;
+    assert_eq!(s, 200);
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (s, v) = app.get_json("/ready").await;
+    assert_eq!((s, v["status"].as_str()), (503, Some("unavailable")));
+    let (s, _) = app.get_json("/health").await;
+    assert_eq!(s, 200);
+}
