@@ -1,6 +1,7 @@
 //! The actors and their typed messages. Handlers return futures ([`ResponseFuture`]), so an actor
 //! never waits for one request before taking the next.
 
+use crate::auth::{AuthorizeOutcome, PasswordCheck, SignedIn};
 use crate::clients::{CreatedClient, NewClient, create_client};
 use crate::services::Services;
 use actix::prelude::*;
@@ -62,6 +63,8 @@ impl Actors {
 pub struct IssueToken {
     pub form: Form,
     pub authorization: Option<Vec<u8>>,
+    /// The caller's address, for brute-force limits on the password grant.
+    pub address: Option<String>,
 }
 
 #[derive(Message)]
@@ -82,7 +85,7 @@ impl Handler<IssueToken> for TokenActor {
     type Result = ResponseFuture<Result<TokenResponse, OAuthError>>;
     fn handle(&mut self, msg: IssueToken, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        Box::pin(async move { svc.token(msg.form, msg.authorization).await })
+        Box::pin(async move { svc.token(msg.form, msg.authorization, msg.address).await })
     }
 }
 
@@ -138,5 +141,120 @@ impl Handler<GetUser> for AuthActor {
     fn handle(&mut self, msg: GetUser, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
         Box::pin(async move { Ok(svc.store.get_user(&msg.0).await?) })
+    }
+}
+
+/// The signed-in user behind a session cookie value.
+#[derive(Message)]
+#[rtype(result = "Result<Option<SignedIn>, OAuthError>")]
+pub struct CurrentUser(pub String);
+
+impl Handler<CurrentUser> for AuthActor {
+    type Result = ResponseFuture<Result<Option<SignedIn>, OAuthError>>;
+    fn handle(&mut self, msg: CurrentUser, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move { svc.signed_in(&msg.0, crate::now()).await })
+    }
+}
+
+/// What a sign-in attempt gave.
+#[derive(Debug)]
+pub enum LoginResult {
+    /// Signed in: the new session id for the cookie.
+    SignedIn { session_id: String },
+    Failed,
+    Throttled,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<LoginResult, OAuthError>")]
+pub struct Login {
+    pub username: String,
+    pub password: String,
+    pub address: Option<String>,
+}
+
+impl Handler<Login> for AuthActor {
+    type Result = ResponseFuture<Result<LoginResult, OAuthError>>;
+    fn handle(&mut self, msg: Login, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            match svc
+                .check_password(&msg.username, &msg.password, msg.address.as_deref(), now)
+                .await?
+            {
+                PasswordCheck::Ok(user) => Ok(LoginResult::SignedIn {
+                    session_id: svc.start_session(&user, now).await?,
+                }),
+                PasswordCheck::Failed => Ok(LoginResult::Failed),
+                PasswordCheck::Throttled => Ok(LoginResult::Throttled),
+            }
+        })
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), OAuthError>")]
+pub struct Logout(pub String);
+
+impl Handler<Logout> for AuthActor {
+    type Result = ResponseFuture<Result<(), OAuthError>>;
+    fn handle(&mut self, msg: Logout, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move { svc.end_session(&msg.0).await })
+    }
+}
+
+/// `GET /oauth/authorize`.
+#[derive(Message)]
+#[rtype(result = "AuthorizeOutcome")]
+pub struct Authorize {
+    pub params: Form,
+    pub raw_query: String,
+    pub session_id: Option<String>,
+}
+
+/// `POST /oauth/authorize`: the consent decision.
+#[derive(Message)]
+#[rtype(result = "AuthorizeOutcome")]
+pub struct Decide {
+    pub params: Form,
+    pub session_id: Option<String>,
+    pub allow: bool,
+}
+
+async fn signed_in(svc: &Services, session_id: Option<&str>, now: i64) -> Result<Option<SignedIn>, OAuthError> {
+    match session_id {
+        Some(id) => svc.signed_in(id, now).await,
+        None => Ok(None),
+    }
+}
+
+impl Handler<Authorize> for AuthActor {
+    type Result = ResponseFuture<AuthorizeOutcome>;
+    fn handle(&mut self, msg: Authorize, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            match signed_in(&svc, msg.session_id.as_deref(), now).await {
+                Ok(user) => svc.authorize(&msg.params, &msg.raw_query, user.as_ref(), now).await,
+                Err(e) => AuthorizeOutcome::Fatal(e),
+            }
+        })
+    }
+}
+
+impl Handler<Decide> for AuthActor {
+    type Result = ResponseFuture<AuthorizeOutcome>;
+    fn handle(&mut self, msg: Decide, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            match signed_in(&svc, msg.session_id.as_deref(), now).await {
+                Ok(user) => svc.consent(&msg.params, user.as_ref(), msg.allow, now).await,
+                Err(e) => AuthorizeOutcome::Fatal(e),
+            }
+        })
     }
 }

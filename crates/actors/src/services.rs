@@ -17,6 +17,10 @@ pub struct Services {
     pub keys: KeyRing,
     pub clients: ClientCache,
     pub rng: SystemRandom,
+    /// Key material for cookies (sessions, CSRF), shared by every instance through the database.
+    pub cookie_key: Vec<u8>,
+    /// Hash compared against when a user does not exist, so both cases cost the same.
+    pub(crate) dummy_hash: std::sync::OnceLock<String>,
 }
 
 impl Services {
@@ -26,8 +30,16 @@ impl Services {
         settings: Settings,
     ) -> Result<Arc<Services>, KeyError> {
         let rng = SystemRandom::new();
-        let keys = KeyRing::load(store.as_ref(), &settings, &rng, crate::now()).await?;
+        let now = crate::now();
+        let keys = KeyRing::load(store.as_ref(), &settings, &rng, now).await?;
+        let mut candidate = vec![0u8; 64];
+        oauth2_core::SecureRandom::fill(&rng, &mut candidate).map_err(|_| KeyError::Random)?;
+        let cookie_key = store
+            .get_or_create_secret("cookie_key", &candidate, now)
+            .await?;
         Ok(Arc::new(Services {
+            cookie_key,
+            dummy_hash: std::sync::OnceLock::new(),
             clients: ClientCache::new(Duration::from_secs(settings.client_cache_ttl_secs)),
             settings: Arc::new(settings),
             store,

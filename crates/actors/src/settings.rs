@@ -63,6 +63,23 @@ pub struct Settings {
     pub password_params: PasswordParams,
     /// Grant types the token endpoint serves.
     pub grant_types: Vec<GrantType>,
+    /// Accept PKCE `plain` (off by default, RFC 9700 §2.1.1).
+    pub allow_plain_pkce: bool,
+    /// A browser session ends after this many seconds without use...
+    pub session_idle_timeout: i64,
+    /// ...and after this many seconds in any case.
+    pub session_max_lifetime: i64,
+    /// Brute-force protection: failed sign-ins allowed per user, and per address, in the window.
+    pub login_max_failures_per_user: u64,
+    pub login_max_failures_per_address: u64,
+    pub login_failure_window: i64,
+}
+
+impl Settings {
+    /// Cookies are `Secure` when the server is reached over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
 }
 
 impl Settings {
@@ -81,7 +98,13 @@ impl Settings {
             client_cache_ttl_secs: 5,
             registration_policy: RegistrationPolicy::Token,
             password_params: PasswordParams::default(),
-            grant_types: vec![GrantType::ClientCredentials],
+            grant_types: GrantType::ALL.to_vec(),
+            allow_plain_pkce: false,
+            session_idle_timeout: 3600,
+            session_max_lifetime: 12 * 3600,
+            login_max_failures_per_user: 10,
+            login_max_failures_per_address: 50,
+            login_failure_window: 15 * 60,
         }
     }
 }

@@ -26,6 +26,7 @@ impl Services {
         &self,
         form: Form,
         authorization: Option<Vec<u8>>,
+        address: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
         let grant_type = form.require("grant_type")?;
         tracing::Span::current().record("grant_type", grant_type);
@@ -47,11 +48,13 @@ impl Services {
         let now = crate::now();
         match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, &form, now),
-            GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::Password => {
-                Err(OAuthError::new(
-                    ErrorCode::UnsupportedGrantType,
-                    "the grant type is not enabled on this server",
-                ))
+            GrantType::AuthorizationCode => {
+                self.authorization_code_grant(&client, &form, now).await
+            }
+            GrantType::RefreshToken => self.refresh_token_grant(&client, &form, now).await,
+            GrantType::Password => {
+                self.password_grant(&client, &form, address.as_deref(), now)
+                    .await
             }
         }
     }
@@ -89,7 +92,7 @@ impl Services {
         })
     }
 
-    fn sign_access_token(&self, grant: &AccessTokenGrant<'_>) -> Result<String, OAuthError> {
+    pub(crate) fn sign_access_token(&self, grant: &AccessTokenGrant<'_>) -> Result<String, OAuthError> {
         let keys = self.keys.current();
         let key = keys
             .signing_key(grant.now)

@@ -15,6 +15,7 @@ pub struct Capabilities {
     pub signing_alg: Algorithm,
     pub registration_enabled: bool,
     pub scopes: Vec<String>,
+    pub allow_plain_pkce: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,8 @@ pub struct ServerMetadata {
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub code_challenge_methods_supported: Vec<&'static str>,
     /// RFC 9207: every authorization response carries `iss`.
     pub authorization_response_iss_parameter_supported: bool,
     /// RFC 9068 access tokens are signed with this algorithm.
@@ -70,6 +73,11 @@ impl ServerMetadata {
                 .iter()
                 .map(|m| m.as_str())
                 .collect(),
+            code_challenge_methods_supported: match (code_flow, c.allow_plain_pkce) {
+                (false, _) => vec![],
+                (true, false) => vec!["S256"],
+                (true, true) => vec!["S256", "plain"],
+            },
             authorization_response_iss_parameter_supported: code_flow,
             access_token_signing_alg_values_supported: vec![c.signing_alg.as_str()],
         }
@@ -89,6 +97,7 @@ mod tests {
             signing_alg: Algorithm::ES256,
             registration_enabled: false,
             scopes: vec![],
+            allow_plain_pkce: false,
         });
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["token_endpoint"], "https://as.example/oauth/token");

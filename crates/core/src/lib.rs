@@ -4,13 +4,16 @@
 //! so every protocol rule (expiry, replay, scope narrowing) is testable without sleeping or mocking.
 //! The storage traits (the "ports") live in [`ports`]; `oauth2-store` implements them per backend.
 
+pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod csrf;
 pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod jose;
 pub mod password;
+pub mod pkce;
 pub mod ports;
 pub mod scope;
 pub mod secret;

@@ -35,6 +35,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "tokens.access_token_expiration", env: "OAUTH2_ACCESS_TOKEN_EXPIRATION", default: Some("3600"), doc: "Access token lifetime in seconds." },
     Setting { key: "tokens.refresh_token_expiration", env: "OAUTH2_REFRESH_TOKEN_EXPIRATION", default: Some("2592000"), doc: "Refresh token lifetime in seconds." },
     Setting { key: "tokens.authorization_code_expiration", env: "OAUTH2_AUTHORIZATION_CODE_EXPIRATION", default: Some("60"), doc: "Authorization code lifetime in seconds." },
+    Setting { key: "tokens.allow_plain_pkce", env: "OAUTH2_ALLOW_PLAIN_PKCE", default: Some("false"), doc: "Accept PKCE code_challenge_method=plain (S256 only by default, RFC 9700)." },
+    Setting { key: "session.idle_timeout", env: "OAUTH2_SESSION_IDLE_TIMEOUT", default: Some("3600"), doc: "A browser session ends after this many seconds without use." },
+    Setting { key: "session.max_lifetime", env: "OAUTH2_SESSION_MAX_LIFETIME", default: Some("43200"), doc: "A browser session ends this many seconds after sign-in in any case." },
+    Setting { key: "login.max_failures_per_user", env: "OAUTH2_LOGIN_MAX_FAILURES_PER_USER", default: Some("10"), doc: "Failed sign-ins for one username within the window before it is locked for the rest of the window." },
+    Setting { key: "login.max_failures_per_address", env: "OAUTH2_LOGIN_MAX_FAILURES_PER_ADDRESS", default: Some("50"), doc: "Failed sign-ins from one address within the window before it is locked for the rest of the window." },
+    Setting { key: "login.failure_window", env: "OAUTH2_LOGIN_FAILURE_WINDOW", default: Some("900"), doc: "The brute-force window, in seconds." },
     Setting { key: "clients.cache_ttl", env: "OAUTH2_CLIENT_CACHE_TTL", default: Some("5"), doc: "Seconds a client read from the database is served from memory (0 disables the cache)." },
     Setting { key: "registration.policy", env: "OAUTH2_REGISTRATION_POLICY", default: Some("token"), doc: "Dynamic client registration (RFC 7591): token, open or disabled (the endpoint is not served yet)." },
     Setting { key: "password.argon2_memory_kib", env: "OAUTH2_ARGON2_MEMORY_KIB", default: Some("19456"), doc: "Argon2id memory cost for user passwords, KiB." },
@@ -206,6 +212,14 @@ impl Validator<'_> {
         }
     }
 
+    fn boolean(&self, key: &str) -> Result<bool, ConfigError> {
+        match self.get(key).map(|r| r.value.trim().to_ascii_lowercase()).as_deref() {
+            Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
+            Some("false") | Some("0") | Some("no") | Some("off") | None => Ok(false),
+            Some(_) => Err(self.fail(key, "expected true or false")),
+        }
+    }
+
     fn seconds(&self, key: &str) -> Result<i64, ConfigError> {
         self.int(key, 1, 10 * 365 * 24 * 3600, "expected a whole number of seconds from 1 to 315360000")
     }
@@ -286,6 +300,14 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
     let access_token_ttl = v.seconds("tokens.access_token_expiration")?;
     let refresh_token_ttl = v.seconds("tokens.refresh_token_expiration")?;
     let authorization_code_ttl = v.seconds("tokens.authorization_code_expiration")?;
+    let allow_plain_pkce = v.boolean("tokens.allow_plain_pkce")?;
+    let session_idle_timeout = v.seconds("session.idle_timeout")?;
+    let session_max_lifetime = v.seconds("session.max_lifetime")?;
+    let login_max_failures_per_user =
+        v.int("login.max_failures_per_user", 1, 1_000_000, "expected a number from 1 to 1000000")? as u64;
+    let login_max_failures_per_address =
+        v.int("login.max_failures_per_address", 1, 1_000_000, "expected a number from 1 to 1000000")? as u64;
+    let login_failure_window = v.seconds("login.failure_window")?;
     let client_cache_ttl = v.int("clients.cache_ttl", 0, 3600, "expected seconds from 0 to 3600")?;
     let registration_policy = v
         .string("registration.policy")
@@ -320,7 +342,13 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         client_cache_ttl_secs: client_cache_ttl as u64,
         registration_policy,
         password_params,
-        grant_types: vec![GrantType::ClientCredentials],
+        grant_types: GrantType::ALL.to_vec(),
+        allow_plain_pkce,
+        session_idle_timeout,
+        session_max_lifetime,
+        login_max_failures_per_user,
+        login_max_failures_per_address,
+        login_failure_window,
     };
     Ok(Config {
         host,
@@ -345,22 +373,11 @@ fn bracket_ipv6(host: &str) -> String {
 }
 
 /// A database URL with any password replaced, safe for errors and logs.
+///
+/// The store's redaction, so there is one: splitting the authority at the first `/` (as this
+/// once did) showed a password holding an unescaped `/` in full.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            let masked = if userinfo.contains(':') { format!("{user}:***") } else { user.to_owned() };
-            format!("{scheme}://{masked}@{host}{tail}")
-        }
-        None => url.to_owned(),
-    }
+    oauth2_store::redact_url(url)
 }
 
 /// A commented example file with every setting at its default.
@@ -378,7 +395,9 @@ pub fn example() -> String {
         }
         out.push_str(&format!("# {}\n# env: {}\n", s.doc, s.env));
         match s.default {
-            Some(d) if d.parse::<i64>().is_ok() => out.push_str(&format!("{name} = {d}\n")),
+            Some(d) if d.parse::<i64>().is_ok() || d == "true" || d == "false" => {
+                out.push_str(&format!("{name} = {d}\n"))
+            }
             Some(d) => out.push_str(&format!("{name} = \"{d}\"\n")),
             None => out.push_str(&format!("# {name} = \n")),
         }

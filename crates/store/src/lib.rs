@@ -4,8 +4,9 @@
 //! The schema (`migrations/<backend>/NNNN_*.sql`, embedded and applied by [`Storage::migrate`]):
 //! timestamps are Unix seconds in BIGINT (INTEGER on SQLite); lists (a client's redirect URIs and
 //! grant types) are JSON arrays of strings in TEXT; scopes are space-separated, as on the wire;
-//! private keys are PKCS#8 DER in BLOB / BYTEA; codes, refresh tokens and client secrets arrive
-//! hashed and are stored as such.
+//! private keys are PKCS#8 DER in BLOB / BYTEA; codes, refresh tokens, client secrets and session
+//! ids arrive hashed and are stored as such. Server secrets (`server_secrets`, e.g. the cookie
+//! key) are the exception: the server needs their value, so they are stored as given.
 //!
 //! Queries are built at run time with `sqlx::query(..).bind(..)`, not with the `query!` macros:
 //! the macros (and sqlx's `migrate` feature) need heavy proc-macro builds and a database or

@@ -6,7 +6,7 @@
 use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
-    AuthorizationCode, Consent, RefreshToken, StoreError, StoreResult, StoredKey, User,
+    AuthorizationCode, Consent, RefreshToken, Session, StoreError, StoreResult, StoredKey, User,
 };
 use oauth2_core::scope::Scope;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -67,8 +67,14 @@ macro_rules! key_columns {
         "kid, algorithm, private_key, created_at, activate_at, retire_at"
     };
 }
+macro_rules! session_columns {
+    () => {
+        "id_hash, user_id, auth_time, created_at, last_seen_at, expires_at"
+    };
+}
 pub(crate) use {
-    client_columns, code_columns, consent_columns, key_columns, refresh_columns, user_columns,
+    client_columns, code_columns, consent_columns, key_columns, refresh_columns, session_columns,
+    user_columns,
 };
 
 /// Typed, named access to a row's columns, with sqlx's errors already mapped. Implemented once
@@ -223,6 +229,22 @@ pub(crate) fn key(row: &impl Columns) -> StoreResult<StoredKey> {
         activate_at: row.int("activate_at")?,
         retire_at: row.opt_int("retire_at")?,
     })
+}
+
+pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
+    Ok(Session {
+        id_hash: row.text("id_hash")?,
+        user_id: row.text("user_id")?,
+        auth_time: row.int("auth_time")?,
+        created_at: row.int("created_at")?,
+        last_seen_at: row.int("last_seen_at")?,
+        expires_at: row.int("expires_at")?,
+    })
+}
+
+/// A `COUNT(*)`, which both databases return as a signed 64-bit integer.
+pub(crate) fn count(n: i64) -> StoreResult<u64> {
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("a negative count: {n}")))
 }
 
 /// What a failed rotation found when it looked the old token up.

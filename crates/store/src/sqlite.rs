@@ -9,7 +9,7 @@ use crate::migrate::{Migration, warn_if_newer};
 use crate::redact_url;
 use crate::rows::{
     self, client_columns, code_columns, consent_columns, db_err, encode_list, key_columns,
-    refresh_columns, user_columns,
+    refresh_columns, session_columns, user_columns,
 };
 use async_trait::async_trait;
 use oauth2_core::UnixTime;
@@ -17,8 +17,9 @@ use oauth2_core::client::Client;
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
     AccessTokenRecord, AccessTokenStore, AuthorizationCode, AuthorizationCodeStore, ClientStore,
-    CodeRedemption, Consent, ConsentStore, RefreshRotation, RefreshToken, RefreshTokenStore,
-    SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
+    CodeRedemption, Consent, ConsentStore, LoginThrottleStore, RefreshRotation, RefreshToken,
+    RefreshTokenStore, SecretStore, Session, SessionStore, SigningKeyStore, Storage, StoreError,
+    StoreResult, StoredKey, User, UserStore,
 };
 use sqlx::Sqlite;
 use sqlx::sqlite::{
@@ -28,11 +29,18 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 use std::time::Duration;
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "sessions, login throttling and server secrets",
+        sql: include_str!("../migrations/sqlite/0002_sessions.sql"),
+    },
+];
 
 type Query = sqlx::query::Query<'static, Sqlite, SqliteArguments>;
 
@@ -348,6 +356,15 @@ impl AuthorizationCodeStore for SqliteStore {
             None => CodeRedemption::NotFound,
         })
     }
+
+    async fn purge_expired_codes(&self, now: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
 }
 
 #[async_trait]
@@ -655,6 +672,155 @@ impl SigningKeyStore for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO sessions (",
+            session_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(s.id_hash.as_str())
+        .bind(s.user_id.as_str())
+        .bind(s.auth_time)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            session_columns!(),
+            " FROM sessions WHERE id_hash = $1"
+        ))
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::session(&row))
+        .transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn purge_sessions(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+            .bind(now)
+            .bind(idle_before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl LoginThrottleStore for SqliteStore {
+    async fn record_login_failure(&self, key: &str, now: UnixTime) -> StoreResult<()> {
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
+                .bind(key)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err)?;
+        rows::count(n)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge_login_failures(&self, before: UnixTime) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl SecretStore for SqliteStore {
+    /// Two statements, no transaction: the insert either stores `candidate` or finds the name
+    /// taken, and a row once stored never changes, so the read that follows sees the winner's
+    /// value whoever won. A concurrent insert holds the write lock until it commits; the
+    /// others wait for it (`busy_timeout`), then find the name taken.
+    #[tracing::instrument(skip_all, fields(backend = "sqlite", name = name))]
+    async fn get_or_create_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: UnixTime,
+    ) -> StoreResult<Vec<u8>> {
+        let created = sqlx::query(
+            "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        if created.rows_affected() > 0 {
+            tracing::info!("created a server secret");
+        }
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
     }
 }
 

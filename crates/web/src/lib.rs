@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod pages;
 pub mod routes;
 
 use actix_web::middleware::DefaultHeaders;
@@ -42,6 +43,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
             web::get().to(routes::discovery::openid_configuration_get),
         )
         .route("/.well-known/jwks.json", web::get().to(routes::discovery::jwks_get))
+        .service(
+            web::resource("/oauth/authorize")
+                .route(web::get().to(routes::auth::authorize_get))
+                .route(web::post().to(routes::auth::authorize_post)),
+        )
+        .service(
+            web::resource("/auth/login")
+                .route(web::get().to(routes::auth::login_get))
+                .route(web::post().to(routes::auth::login_post)),
+        )
+        .route("/auth/logout", web::post().to(routes::auth::logout_post))
+        .route("/static/style.css", web::get().to(routes::auth::style_get))
         .route("/health", web::get().to(routes::health::health_get))
         .route("/ready", web::get().to(routes::health::ready_get));
 }

@@ -14,16 +14,22 @@ both!(
             assert_eq!(m["jwks_uri"], format!("{}/.well-known/jwks.json", app.issuer()));
             assert_eq!(m["introspection_endpoint"], format!("{}/oauth/introspect", app.issuer()));
             assert_eq!(m["revocation_endpoint"], format!("{}/oauth/revoke", app.issuer()));
-            assert_eq!(m["grant_types_supported"], serde_json::json!(["client_credentials"]));
+            assert_eq!(
+                m["grant_types_supported"],
+                serde_json::json!(["authorization_code", "client_credentials", "refresh_token", "password"])
+            );
             assert_eq!(
                 m["token_endpoint_auth_methods_supported"],
-                serde_json::json!(["client_secret_basic", "client_secret_post"])
+                serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
             );
+            assert_eq!(m["authorization_endpoint"], format!("{}/oauth/authorize", app.issuer()));
+            assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
+            assert_eq!(m["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+            assert_eq!(m["authorization_response_iss_parameter_supported"], true);
             // Not served yet, so not advertised.
-            assert!(m.get("authorization_endpoint").is_none());
             assert!(m.get("registration_endpoint").is_none());
             // Every advertised endpoint exists (answers something other than 404).
-            for key in ["token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri"] {
+            for key in ["token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri", "authorization_endpoint"] {
                 let url = m[key].as_str().unwrap();
                 let res = app.http.get(url).send().await.unwrap();
                 assert_ne!(res.status(), 404, "{key}");

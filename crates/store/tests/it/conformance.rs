@@ -5,7 +5,7 @@
 //! runs everywhere.
 
 use crate::fixtures::{
-    NOW, access, client, code, consent, key, public_client, refresh, scope, user,
+    NOW, access, client, code, consent, key, public_client, refresh, scope, session, user,
 };
 use oauth2_core::client::{AuthMethod, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
@@ -34,6 +34,7 @@ macro_rules! conformance_suite {
             a_code_is_redeemed_once_and_then_reported_as_already_used,
             inserting_a_code_twice_is_a_conflict,
             eight_concurrent_redemptions_of_one_code_yield_exactly_one_redeemed,
+            purging_codes_deletes_only_expired_ones_used_or_not,
             revoking_an_access_token_is_idempotent,
             revoking_a_family_denies_each_of_its_recorded_access_tokens,
             purging_access_tokens_deletes_only_expired_entries,
@@ -50,6 +51,18 @@ macro_rules! conformance_suite {
             signing_keys_read_back_oldest_first_with_their_exact_bytes,
             retiring_keys_spares_the_current_key_other_algorithms_and_earlier_retirements,
             purging_retired_keys_deletes_only_keys_retired_before_now,
+            a_session_reads_back_exactly_as_created,
+            creating_a_session_with_a_taken_id_or_for_an_unknown_user_fails,
+            touching_a_session_updates_its_last_seen_time_and_nothing_else,
+            touching_an_unknown_session_is_false,
+            deleting_a_session_ends_that_session_only,
+            deleting_a_users_sessions_ends_all_of_theirs_and_no_one_elses,
+            purging_sessions_removes_idle_and_ended_ones_and_keeps_live_ones,
+            login_failures_are_counted_per_key_from_since_on,
+            clearing_login_failures_forgets_that_key_only,
+            purging_login_failures_deletes_only_those_before_the_cutoff,
+            the_first_secret_stored_under_a_name_is_returned_to_every_later_caller,
+            eight_concurrent_first_calls_for_a_secret_all_get_the_same_bytes,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -75,7 +88,7 @@ fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
 // Migrations and health.
 
 pub async fn migrating_twice_applies_nothing_the_second_time(db: Db) {
-    assert_eq!(db.migrate().await.unwrap(), vec![1]);
+    assert_eq!(db.migrate().await.unwrap(), vec![1, 2]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
     db.ping().await.unwrap();
     assert!(matches!(db.backend(), "sqlite" | "postgres"));
@@ -96,7 +109,8 @@ pub async fn concurrent_migrations_apply_each_version_once(db: Db) {
     for task in tasks {
         applied.extend(task.await.unwrap());
     }
-    assert_eq!(applied, vec![1]);
+    applied.sort_unstable();
+    assert_eq!(applied, vec![1, 2]);
 }
 
 // Clients.
@@ -404,6 +418,45 @@ pub async fn eight_concurrent_redemptions_of_one_code_yield_exactly_one_redeemed
         })
         .count();
     assert_eq!((redeemed, replays), (1, 7), "{outcomes:?}");
+}
+
+pub async fn purging_codes_deletes_only_expired_ones_used_or_not(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+    for (hash, expires_at) in [
+        ("old", NOW - 1),
+        ("old-used", NOW - 1),
+        ("edge", NOW),
+        ("live", NOW + 1),
+    ] {
+        let issued = oauth2_core::ports::AuthorizationCode {
+            expires_at,
+            ..code(hash, "app", &format!("fam-{hash}"))
+        };
+        db.insert_code(&issued).await.unwrap();
+    }
+    db.redeem_code("old-used", NOW - 2).await.unwrap();
+
+    assert_eq!(db.purge_expired_codes(NOW).await.unwrap(), 2);
+    assert_eq!(db.purge_expired_codes(NOW).await.unwrap(), 0);
+
+    for gone in ["old", "old-used"] {
+        assert_eq!(
+            db.redeem_code(gone, NOW).await.unwrap(),
+            CodeRedemption::NotFound,
+            "{gone}"
+        );
+    }
+    // "Expired" is strictly before now.
+    for kept in ["edge", "live"] {
+        assert!(
+            matches!(
+                db.redeem_code(kept, NOW).await.unwrap(),
+                CodeRedemption::Redeemed(_)
+            ),
+            "{kept}"
+        );
+    }
 }
 
 // Access tokens.
@@ -902,4 +955,322 @@ pub async fn purging_retired_keys_deletes_only_keys_retired_before_now(db: Db) {
         .map(|k| k.kid)
         .collect();
     assert_eq!(kids, ["current", "edge", "later"]);
+}
+
+// Sessions.
+
+/// A database with the users `u-1` and `u-2`.
+async fn with_users(db: &Db) {
+    migrated(db).await;
+    db.create_user(&user("u-1", "alice")).await.unwrap();
+    db.create_user(&user("u-2", "bob")).await.unwrap();
+}
+
+pub async fn a_session_reads_back_exactly_as_created(db: Db) {
+    with_users(&db).await;
+    let first = session("s-1", "u-1");
+    let reauthenticated = oauth2_core::ports::Session {
+        auth_time: NOW - 1,
+        created_at: NOW - 7200,
+        last_seen_at: NOW - 2,
+        expires_at: NOW + 1,
+        ..session("s-2", "u-1")
+    };
+
+    db.create_session(&first).await.unwrap();
+    db.create_session(&reauthenticated).await.unwrap();
+
+    assert_eq!(db.get_session("s-1").await.unwrap(), Some(first));
+    assert_eq!(db.get_session("s-2").await.unwrap(), Some(reauthenticated));
+    assert_eq!(db.get_session("s-3").await.unwrap(), None);
+}
+
+pub async fn creating_a_session_with_a_taken_id_or_for_an_unknown_user_fails(db: Db) {
+    with_users(&db).await;
+    db.create_session(&session("s-1", "u-1")).await.unwrap();
+
+    let taken = db.create_session(&session("s-1", "u-2")).await;
+    let orphan = db.create_session(&session("s-2", "nobody")).await;
+
+    assert!(is_conflict(taken));
+    assert!(orphan.is_err(), "{orphan:?}");
+    assert_eq!(
+        db.get_session("s-1").await.unwrap().map(|s| s.user_id),
+        Some("u-1".to_owned())
+    );
+    assert_eq!(db.get_session("s-2").await.unwrap(), None);
+}
+
+pub async fn touching_a_session_updates_its_last_seen_time_and_nothing_else(db: Db) {
+    with_users(&db).await;
+    let created = session("s-1", "u-1");
+    db.create_session(&created).await.unwrap();
+    db.create_session(&session("s-2", "u-1")).await.unwrap();
+
+    assert!(db.touch_session("s-1", NOW + 30).await.unwrap());
+
+    assert_eq!(
+        db.get_session("s-1").await.unwrap(),
+        Some(oauth2_core::ports::Session {
+            last_seen_at: NOW + 30,
+            ..created
+        })
+    );
+    assert_eq!(
+        db.get_session("s-2").await.unwrap(),
+        Some(session("s-2", "u-1"))
+    );
+}
+
+pub async fn touching_an_unknown_session_is_false(db: Db) {
+    with_users(&db).await;
+    db.create_session(&session("s-1", "u-1")).await.unwrap();
+
+    assert!(!db.touch_session("s-x", NOW + 30).await.unwrap());
+
+    assert_eq!(db.get_session("s-x").await.unwrap(), None);
+    assert_eq!(
+        db.get_session("s-1").await.unwrap(),
+        Some(session("s-1", "u-1"))
+    );
+}
+
+pub async fn deleting_a_session_ends_that_session_only(db: Db) {
+    with_users(&db).await;
+    db.create_session(&session("s-1", "u-1")).await.unwrap();
+    db.create_session(&session("s-2", "u-1")).await.unwrap();
+
+    assert!(db.delete_session("s-1").await.unwrap());
+
+    assert_eq!(db.get_session("s-1").await.unwrap(), None);
+    assert!(db.get_session("s-2").await.unwrap().is_some());
+    assert!(!db.delete_session("s-1").await.unwrap());
+    assert!(!db.touch_session("s-1", NOW).await.unwrap());
+}
+
+pub async fn deleting_a_users_sessions_ends_all_of_theirs_and_no_one_elses(db: Db) {
+    with_users(&db).await;
+    for id in ["a-1", "a-2", "a-3"] {
+        db.create_session(&session(id, "u-1")).await.unwrap();
+    }
+    db.create_session(&session("b-1", "u-2")).await.unwrap();
+
+    assert_eq!(db.delete_user_sessions("u-1").await.unwrap(), 3);
+
+    for id in ["a-1", "a-2", "a-3"] {
+        assert_eq!(db.get_session(id).await.unwrap(), None, "{id}");
+    }
+    assert!(db.get_session("b-1").await.unwrap().is_some());
+    assert_eq!(db.delete_user_sessions("u-1").await.unwrap(), 0);
+    assert_eq!(db.delete_user_sessions("nobody").await.unwrap(), 0);
+    // The user stays: signing out everywhere is not deleting the account.
+    assert!(db.get_user("u-1").await.unwrap().is_some());
+}
+
+pub async fn purging_sessions_removes_idle_and_ended_ones_and_keeps_live_ones(db: Db) {
+    with_users(&db).await;
+    let idle_before = NOW - 600;
+    let cases = [
+        // (id, last_seen_at, expires_at, kept)
+        ("ended", NOW, NOW - 1, false),
+        // The absolute end is inclusive: a session ending now has ended.
+        ("ends-now", NOW, NOW, false),
+        ("ends-next-second", NOW, NOW + 1, true),
+        ("idle", idle_before - 1, NOW + 3600, false),
+        // Idleness is strict: seen exactly at the cut-off is still live.
+        ("idle-edge", idle_before, NOW + 3600, true),
+        ("idle-and-ended", idle_before - 1, NOW - 1, false),
+        ("live", NOW, NOW + 3600, true),
+    ];
+    for (id, last_seen_at, expires_at, _) in cases {
+        let s = oauth2_core::ports::Session {
+            last_seen_at,
+            expires_at,
+            ..session(id, "u-1")
+        };
+        db.create_session(&s).await.unwrap();
+    }
+
+    assert_eq!(db.purge_sessions(idle_before, NOW).await.unwrap(), 4);
+    assert_eq!(db.purge_sessions(idle_before, NOW).await.unwrap(), 0);
+
+    for (id, _, _, kept) in cases {
+        let found = db.get_session(id).await.unwrap().is_some();
+        assert_eq!(found, kept, "{id}");
+    }
+}
+
+/// Not in the list: the ports cannot delete a user, so each backend calls this with its own raw
+/// `DELETE FROM users`.
+pub async fn deleting_a_user_deletes_their_sessions(
+    db: Db,
+    delete_user: impl AsyncFnOnce(&'static str),
+) {
+    with_users(&db).await;
+    db.create_session(&session("a-1", "u-1")).await.unwrap();
+    db.create_session(&session("a-2", "u-1")).await.unwrap();
+    db.create_session(&session("b-1", "u-2")).await.unwrap();
+
+    delete_user("u-1").await;
+
+    assert_eq!(db.get_user("u-1").await.unwrap(), None);
+    assert_eq!(db.get_session("a-1").await.unwrap(), None);
+    assert_eq!(db.get_session("a-2").await.unwrap(), None);
+    assert!(db.get_session("b-1").await.unwrap().is_some());
+}
+
+// Login throttling.
+
+pub async fn login_failures_are_counted_per_key_from_since_on(db: Db) {
+    migrated(&db).await;
+    for at in [NOW - 100, NOW - 10, NOW, NOW] {
+        db.record_login_failure("user:alice", at).await.unwrap();
+    }
+    db.record_login_failure("user:bob", NOW).await.unwrap();
+    db.record_login_failure("ip:192.0.2.1", NOW - 10)
+        .await
+        .unwrap();
+
+    let count = |key: &'static str, since| {
+        let db = db.clone();
+        async move { db.count_login_failures(key, since).await.unwrap() }
+    };
+    // `since` is inclusive, and two failures in one second are two.
+    assert_eq!(count("user:alice", NOW - 10).await, 3);
+    assert_eq!(count("user:alice", NOW - 9).await, 2);
+    assert_eq!(count("user:alice", NOW - 100).await, 4);
+    assert_eq!(count("user:alice", NOW + 1).await, 0);
+    assert_eq!(count("user:bob", NOW - 100).await, 1);
+    assert_eq!(count("ip:192.0.2.1", NOW - 100).await, 1);
+    assert_eq!(count("user:Alice", NOW - 100).await, 0);
+    assert_eq!(count("user:carol", NOW - 100).await, 0);
+}
+
+pub async fn clearing_login_failures_forgets_that_key_only(db: Db) {
+    migrated(&db).await;
+    for at in [NOW - 1, NOW] {
+        db.record_login_failure("user:alice", at).await.unwrap();
+        db.record_login_failure("user:bob", at).await.unwrap();
+    }
+
+    db.clear_login_failures("user:alice").await.unwrap();
+    db.clear_login_failures("user:nobody").await.unwrap();
+
+    assert_eq!(db.count_login_failures("user:alice", 0).await.unwrap(), 0);
+    assert_eq!(db.count_login_failures("user:bob", 0).await.unwrap(), 2);
+    // Counting starts again from nothing.
+    db.record_login_failure("user:alice", NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(db.count_login_failures("user:alice", 0).await.unwrap(), 1);
+}
+
+pub async fn purging_login_failures_deletes_only_those_before_the_cutoff(db: Db) {
+    migrated(&db).await;
+    for at in [NOW - 2, NOW - 1, NOW, NOW + 1] {
+        db.record_login_failure("user:alice", at).await.unwrap();
+    }
+    db.record_login_failure("ip:192.0.2.1", NOW - 5)
+        .await
+        .unwrap();
+    db.record_login_failure("ip:192.0.2.1", NOW).await.unwrap();
+
+    assert_eq!(db.purge_login_failures(NOW).await.unwrap(), 3);
+    assert_eq!(db.purge_login_failures(NOW).await.unwrap(), 0);
+
+    assert_eq!(db.count_login_failures("user:alice", 0).await.unwrap(), 2);
+    assert_eq!(db.count_login_failures("user:alice", NOW).await.unwrap(), 2);
+    assert_eq!(db.count_login_failures("ip:192.0.2.1", 0).await.unwrap(), 1);
+}
+
+// Server secrets.
+
+pub async fn the_first_secret_stored_under_a_name_is_returned_to_every_later_caller(db: Db) {
+    migrated(&db).await;
+    // Every byte value, NUL and 0xFF included: the column must be binary-safe.
+    let first: Vec<u8> = (0..=255u8).collect();
+    let other: Vec<u8> = (0..=255u8).rev().collect();
+
+    let created = db
+        .get_or_create_secret("cookie_key", &first, NOW)
+        .await
+        .unwrap();
+    let later = db
+        .get_or_create_secret("cookie_key", &other, NOW + 10)
+        .await
+        .unwrap();
+    let empty_candidate = db
+        .get_or_create_secret("cookie_key", &[], NOW + 20)
+        .await
+        .unwrap();
+
+    assert_eq!(created, first);
+    assert_eq!(later, first);
+    assert_eq!(empty_candidate, first);
+    // Another name is another secret.
+    assert_eq!(
+        db.get_or_create_secret("csrf_key", &other, NOW)
+            .await
+            .unwrap(),
+        other
+    );
+}
+
+pub async fn eight_concurrent_first_calls_for_a_secret_all_get_the_same_bytes(db: Db) {
+    migrated(&db).await;
+    let barrier = Arc::new(Barrier::new(8));
+
+    let tasks: Vec<_> = (0..8u8)
+        .map(|i| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let candidate = vec![i; 32];
+                barrier.wait().await;
+                db.get_or_create_secret("cookie_key", &candidate, NOW)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut values = Vec::new();
+    for task in tasks {
+        values.push(task.await.unwrap());
+    }
+
+    let winner = values[0].clone();
+    assert!(values.iter().all(|v| *v == winner), "{values:?}");
+    assert!((0..8u8).any(|i| winner == vec![i; 32]), "{winner:?}");
+    assert_eq!(
+        db.get_or_create_secret("cookie_key", &[9; 32], NOW + 1)
+            .await
+            .unwrap(),
+        winner
+    );
+}
+
+// Upgrades.
+
+/// Not in the list: each backend brings the database to version 1 with raw SQL (the state of a
+/// deployment made before 0002 existed), then calls this.
+pub async fn a_database_at_version_1_is_migrated_to_version_2_only_and_keeps_its_data(db: Db) {
+    db.create_client(&client("app")).await.unwrap();
+    db.create_user(&user("u-1", "alice")).await.unwrap();
+
+    assert_eq!(db.migrate().await.unwrap(), vec![2]);
+    assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
+
+    assert_eq!(db.get_client("app").await.unwrap(), Some(client("app")));
+    db.create_session(&session("s-1", "u-1")).await.unwrap();
+    assert_eq!(
+        db.get_session("s-1").await.unwrap(),
+        Some(session("s-1", "u-1"))
+    );
+    db.record_login_failure("user:alice", NOW).await.unwrap();
+    assert_eq!(db.count_login_failures("user:alice", NOW).await.unwrap(), 1);
+    assert_eq!(
+        db.get_or_create_secret("cookie_key", b"k", NOW)
+            .await
+            .unwrap(),
+        b"k"
+    );
 }

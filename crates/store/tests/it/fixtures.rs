@@ -4,7 +4,7 @@ use oauth2_core::UnixTime;
 use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
-    AccessTokenRecord, AuthorizationCode, Consent, RefreshToken, Storage, StoredKey, User,
+    AccessTokenRecord, AuthorizationCode, Consent, RefreshToken, Session, Storage, StoredKey, User,
 };
 use oauth2_core::scope::Scope;
 use std::path::{Path, PathBuf};
@@ -196,5 +196,17 @@ pub fn key(kid: &str, algorithm: Algorithm, created_at: UnixTime) -> StoredKey {
         created_at,
         activate_at: created_at + 60,
         retire_at: None,
+    }
+}
+
+/// Signed in five seconds ago, seen just now, ending in an hour.
+pub fn session(id_hash: &str, user_id: &str) -> Session {
+    Session {
+        id_hash: id_hash.to_owned(),
+        user_id: user_id.to_owned(),
+        auth_time: NOW - 5,
+        created_at: NOW - 5,
+        last_seen_at: NOW,
+        expires_at: NOW + 3600,
     }
 }

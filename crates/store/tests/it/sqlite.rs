@@ -1,7 +1,7 @@
 //! The conformance suite on SQLite, and what is particular to SQLite: the file, its pragmas,
 //! in-memory databases, durability.
 
-use crate::conformance::conformance_suite;
+use crate::conformance::{self, conformance_suite};
 use crate::fixtures::{NOW, TempDbFile, client, fresh_sqlite, key, refresh};
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{ClientStore, RefreshTokenStore, Storage, StoreError};
@@ -93,7 +93,7 @@ async fn both_sqlite_url_forms_open_the_same_file() {
 #[tokio::test]
 async fn an_in_memory_sqlite_database_lives_as_long_as_its_store() {
     let store = oauth2_store::open("sqlite::memory:", 8).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
     store.create_client(&client("app")).await.unwrap();
 
     // Several operations at once share the one connection rather than fail.
@@ -122,7 +122,60 @@ async fn two_sqlite_instances_migrating_one_file_at_once_apply_each_version_once
 
     let mut applied = from_a.unwrap();
     applied.extend(from_b.unwrap());
-    assert_eq!(applied, vec![1]);
+    applied.sort_unstable();
+    assert_eq!(applied, vec![1, 2]);
+}
+
+#[tokio::test]
+async fn a_sqlite_database_at_version_1_is_migrated_to_version_2_only() {
+    let Some(db) = fresh_sqlite().await else {
+        return;
+    };
+    let store = SqliteStore::connect(&db.url, 1).await.unwrap();
+    // What a deployment made before 0002 existed holds: 0001 applied and recorded, as the
+    // runner does it.
+    sqlx::raw_sql(
+        "CREATE TABLE schema_migrations (\
+         version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, \
+         applied_at INTEGER NOT NULL) STRICT",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!("../../migrations/sqlite/0001_initial.sql"))
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO schema_migrations (version, description, applied_at) \
+         VALUES (1, 'initial schema', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    conformance::a_database_at_version_1_is_migrated_to_version_2_only_and_keeps_its_data(
+        db.storage.clone(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_sqlite_user_deletes_their_sessions() {
+    let Some(db) = fresh_sqlite().await else {
+        return;
+    };
+    // Its own connection, with foreign keys on like every connection of the store.
+    let store = SqliteStore::connect(&db.url, 1).await.unwrap();
+
+    conformance::deleting_a_user_deletes_their_sessions(db.storage.clone(), async |id| {
+        sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    })
+    .await;
 }
 
 #[tokio::test]

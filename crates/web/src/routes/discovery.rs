@@ -18,11 +18,12 @@ impl Metadata {
         let caps = Capabilities {
             issuer: s.issuer.clone(),
             grant_types: s.grant_types.clone(),
-            auth_methods: vec![AuthMethod::ClientSecretBasic, AuthMethod::ClientSecretPost],
+            auth_methods: AuthMethod::ALL.to_vec(),
             signing_alg: s.algorithm,
             // Dynamic registration is not served yet, so it is not advertised.
             registration_enabled: false,
             scopes: vec![],
+            allow_plain_pkce: s.allow_plain_pkce,
         };
         let json = serde_json::to_string(&ServerMetadata::build(&caps)).unwrap_or_default();
         Metadata { json }

@@ -18,6 +18,7 @@ pub async fn token_post(
         .send(IssueToken {
             form,
             authorization,
+            address: req.peer_addr().map(|a| a.ip().to_string()),
         })
         .await
         .map_err(mailbox)??;
