@@ -111,8 +111,12 @@ impl Services {
         if let Some(h) = self.dummy_hash.get() {
             return Ok(h.clone());
         }
-        let h = hash_password("not a real password", self.settings.password_params, &self.rng)
-            .map_err(OAuthError::server_error)?;
+        let h = hash_password(
+            "not a real password",
+            self.settings.password_params,
+            &self.rng,
+        )
+        .map_err(OAuthError::server_error)?;
         Ok(self.dummy_hash.get_or_init(|| h).clone())
     }
 

@@ -27,12 +27,17 @@ impl Services {
         self.store
             .revoke_access_token(
                 &family_marker(family_id),
-                now + self.settings.refresh_token_ttl.max(self.settings.access_token_ttl),
+                now + self
+                    .settings
+                    .refresh_token_ttl
+                    .max(self.settings.access_token_ttl),
                 now,
             )
             .await?;
         self.store.revoke_refresh_family(family_id, now).await?;
-        self.store.revoke_family_access_tokens(family_id, now).await?;
+        self.store
+            .revoke_family_access_tokens(family_id, now)
+            .await?;
         tracing::warn!(family = family_id, "token family revoked");
         Ok(())
     }
@@ -165,7 +170,9 @@ impl Services {
                 ));
             }
             CodeRedemption::NotFound => {
-                return Err(OAuthError::invalid_grant("the authorization code is invalid"));
+                return Err(OAuthError::invalid_grant(
+                    "the authorization code is invalid",
+                ));
             }
         };
         let invalid = || OAuthError::invalid_grant("the authorization code is invalid");
@@ -191,7 +198,10 @@ impl Services {
         }
         match (
             redeemed.code_challenge.as_deref(),
-            redeemed.code_challenge_method.as_deref().and_then(pkce::Method::parse),
+            redeemed
+                .code_challenge_method
+                .as_deref()
+                .and_then(pkce::Method::parse),
             form.get("code_verifier"),
         ) {
             (Some(challenge), Some(method), Some(verifier)) => {
@@ -263,7 +273,11 @@ impl Services {
             old.auth_time,
             now,
         )?;
-        match self.store.rotate_refresh_token(&hash, &successor, now).await? {
+        match self
+            .store
+            .rotate_refresh_token(&hash, &successor, now)
+            .await?
+        {
             RefreshRotation::Rotated(_) => {}
             RefreshRotation::Reused { family_id, .. } => {
                 self.revoke_family(&family_id, now).await?;
@@ -302,7 +316,10 @@ impl Services {
         let username = form.require("username")?;
         let password = form.require("password")?;
         let scope = grant_scope(form.get("scope"), &client.scope)?;
-        let user = match self.check_password(username, password, address, now).await? {
+        let user = match self
+            .check_password(username, password, address, now)
+            .await?
+        {
             crate::auth::PasswordCheck::Ok(user) => user,
             crate::auth::PasswordCheck::Throttled => {
                 return Err(OAuthError::invalid_grant(

@@ -2,7 +2,7 @@
 //! keys, cached in memory (never read from the database per request), and rotated without a
 //! resource server ever meeting an unknown `kid`.
 
-use oauth2_core::jose::{Algorithm, JwkSet, JoseError, SigningKey, VerifyingKey};
+use oauth2_core::jose::{Algorithm, JoseError, JwkSet, SigningKey, VerifyingKey};
 use oauth2_core::ports::{Storage, StoreError, StoredKey};
 use oauth2_core::secret::random_token;
 use oauth2_core::{SecureRandom, UnixTime};
@@ -85,7 +85,10 @@ impl KeySet {
             }
         }
         if settings.algorithm == Algorithm::HS256 {
-            let secret = settings.jwt_secret.as_ref().ok_or(KeyError::MissingSecret)?;
+            let secret = settings
+                .jwt_secret
+                .as_ref()
+                .ok_or(KeyError::MissingSecret)?;
             let key = hmac_key(secret.0.as_bytes());
             verifiers.insert(key.kid().to_owned(), Arc::new(key.verifying_key()?));
             signers.push(Candidate {

@@ -117,9 +117,9 @@ impl Handler<CreateClient> for ClientActor {
     type Result = ResponseFuture<Result<CreatedClient, OAuthError>>;
     fn handle(&mut self, msg: CreateClient, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        Box::pin(async move {
-            create_client(svc.store.as_ref(), &svc.rng, crate::now(), msg.0).await
-        })
+        Box::pin(
+            async move { create_client(svc.store.as_ref(), &svc.rng, crate::now(), msg.0).await },
+        )
     }
 }
 
@@ -161,7 +161,9 @@ impl Handler<CurrentUser> for AuthActor {
 #[derive(Debug)]
 pub enum LoginResult {
     /// Signed in: the new session id for the cookie.
-    SignedIn { session_id: String },
+    SignedIn {
+        session_id: String,
+    },
     Failed,
     Throttled,
 }
@@ -224,7 +226,11 @@ pub struct Decide {
     pub allow: bool,
 }
 
-async fn signed_in(svc: &Services, session_id: Option<&str>, now: i64) -> Result<Option<SignedIn>, OAuthError> {
+async fn signed_in(
+    svc: &Services,
+    session_id: Option<&str>,
+    now: i64,
+) -> Result<Option<SignedIn>, OAuthError> {
     match session_id {
         Some(id) => svc.signed_in(id, now).await,
         None => Ok(None),
@@ -238,7 +244,10 @@ impl Handler<Authorize> for AuthActor {
         Box::pin(async move {
             let now = crate::now();
             match signed_in(&svc, msg.session_id.as_deref(), now).await {
-                Ok(user) => svc.authorize(&msg.params, &msg.raw_query, user.as_ref(), now).await,
+                Ok(user) => {
+                    svc.authorize(&msg.params, &msg.raw_query, user.as_ref(), now)
+                        .await
+                }
                 Err(e) => AuthorizeOutcome::Fatal(e),
             }
         })
@@ -252,7 +261,10 @@ impl Handler<Decide> for AuthActor {
         Box::pin(async move {
             let now = crate::now();
             match signed_in(&svc, msg.session_id.as_deref(), now).await {
-                Ok(user) => svc.consent(&msg.params, user.as_ref(), msg.allow, now).await,
+                Ok(user) => {
+                    svc.consent(&msg.params, user.as_ref(), msg.allow, now)
+                        .await
+                }
                 Err(e) => AuthorizeOutcome::Fatal(e),
             }
         })

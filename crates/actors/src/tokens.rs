@@ -92,7 +92,10 @@ impl Services {
         })
     }
 
-    pub(crate) fn sign_access_token(&self, grant: &AccessTokenGrant<'_>) -> Result<String, OAuthError> {
+    pub(crate) fn sign_access_token(
+        &self,
+        grant: &AccessTokenGrant<'_>,
+    ) -> Result<String, OAuthError> {
         let keys = self.keys.current();
         let key = keys
             .signing_key(grant.now)

@@ -37,7 +37,9 @@ pub async fn create_user(
     let username = new.username.trim();
     if username.is_empty()
         || username.chars().count() > 100
-        || username.chars().any(|c| c.is_whitespace() || c.is_control())
+        || username
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
     {
         return Err(UserError::InvalidUsername);
     }

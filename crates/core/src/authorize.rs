@@ -88,7 +88,11 @@ pub fn validate(
         return Err(redirect(OAuthError::invalid_request("state is too long")));
     }
     match query.get("response_type") {
-        None => return Err(redirect(OAuthError::invalid_request("response_type is missing"))),
+        None => {
+            return Err(redirect(OAuthError::invalid_request(
+                "response_type is missing",
+            )));
+        }
         Some("code") => {}
         Some(_) => {
             return Err(redirect(OAuthError::new(
@@ -236,7 +240,10 @@ mod tests {
             client_id: "c".into(),
             secret_hash: None,
             name: "App".into(),
-            redirect_uris: uris.iter().map(|u| RedirectUri::parse(u).unwrap()).collect(),
+            redirect_uris: uris
+                .iter()
+                .map(|u| RedirectUri::parse(u).unwrap())
+                .collect(),
             grant_types: vec![GrantType::AuthorizationCode],
             scope: Scope::parse("read write").unwrap(),
             auth_method: method,
@@ -255,15 +262,28 @@ mod tests {
     #[test]
     fn a_wrong_redirect_uri_is_never_redirected_to() {
         let c = client(AuthMethod::ClientSecretBasic, &["https://a.example/cb"]);
-        for uri in ["https://evil.example/cb", "https://a.example/cb/x", "https://a.example/cb?x=1"] {
-            let query = q(&format!("client_id=c&response_type=code&redirect_uri={}", encode(uri)));
-            assert!(matches!(
-                validate(&query, Some(&c), AuthorizePolicy::default()),
-                Err(AuthorizeError::Fatal(_))
-            ), "{uri}");
+        for uri in [
+            "https://evil.example/cb",
+            "https://a.example/cb/x",
+            "https://a.example/cb?x=1",
+        ] {
+            let query = q(&format!(
+                "client_id=c&response_type=code&redirect_uri={}",
+                encode(uri)
+            ));
+            assert!(
+                matches!(
+                    validate(&query, Some(&c), AuthorizePolicy::default()),
+                    Err(AuthorizeError::Fatal(_))
+                ),
+                "{uri}"
+            );
         }
         let unknown = q("client_id=x&response_type=code&redirect_uri=https%3A%2F%2Fevil");
-        assert!(matches!(validate(&unknown, None, AuthorizePolicy::default()), Err(AuthorizeError::Fatal(_))));
+        assert!(matches!(
+            validate(&unknown, None, AuthorizePolicy::default()),
+            Err(AuthorizeError::Fatal(_))
+        ));
     }
 
     #[test]
@@ -271,7 +291,11 @@ mod tests {
         let c = client(AuthMethod::ClientSecretBasic, &["https://a.example/cb"]);
         let query = q("client_id=c&response_type=token&state=xyz");
         match validate(&query, Some(&c), AuthorizePolicy::default()) {
-            Err(AuthorizeError::Redirect { redirect_uri, state, error }) => {
+            Err(AuthorizeError::Redirect {
+                redirect_uri,
+                state,
+                error,
+            }) => {
                 assert_eq!(redirect_uri, "https://a.example/cb");
                 assert_eq!(state.as_deref(), Some("xyz"));
                 assert_eq!(error.code, ErrorCode::UnsupportedResponseType);
@@ -284,11 +308,30 @@ mod tests {
     fn public_clients_must_use_s256() {
         let c = client(AuthMethod::None, &["https://a.example/cb"]);
         let no_pkce = q("client_id=c&response_type=code");
-        assert!(matches!(validate(&no_pkce, Some(&c), AuthorizePolicy::default()), Err(AuthorizeError::Redirect { .. })));
-        let plain = q(&format!("client_id=c&response_type=code&code_challenge={CHALLENGE}"));
-        assert!(validate(&plain, Some(&c), AuthorizePolicy::default()).is_err(), "plain is off by default");
-        assert!(validate(&plain, Some(&c), AuthorizePolicy { allow_plain_pkce: true }).is_ok());
-        let s256 = q(&format!("client_id=c&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256"));
+        assert!(matches!(
+            validate(&no_pkce, Some(&c), AuthorizePolicy::default()),
+            Err(AuthorizeError::Redirect { .. })
+        ));
+        let plain = q(&format!(
+            "client_id=c&response_type=code&code_challenge={CHALLENGE}"
+        ));
+        assert!(
+            validate(&plain, Some(&c), AuthorizePolicy::default()).is_err(),
+            "plain is off by default"
+        );
+        assert!(
+            validate(
+                &plain,
+                Some(&c),
+                AuthorizePolicy {
+                    allow_plain_pkce: true
+                }
+            )
+            .is_ok()
+        );
+        let s256 = q(&format!(
+            "client_id=c&response_type=code&code_challenge={CHALLENGE}&code_challenge_method=S256"
+        ));
         let req = validate(&s256, Some(&c), AuthorizePolicy::default()).unwrap();
         assert_eq!(req.code_challenge_method, Some(pkce::Method::S256));
         assert_eq!(req.scope.to_string(), "read write");
@@ -296,10 +339,19 @@ mod tests {
 
     #[test]
     fn the_request_survives_a_round_trip_through_parameters() {
-        let c = client(AuthMethod::ClientSecretBasic, &["https://a.example/cb", "https://a.example/cb2"]);
-        let query = q("client_id=c&response_type=code&redirect_uri=https%3A%2F%2Fa.example%2Fcb2&scope=read&state=s%20t&nonce=n");
+        let c = client(
+            AuthMethod::ClientSecretBasic,
+            &["https://a.example/cb", "https://a.example/cb2"],
+        );
+        let query = q(
+            "client_id=c&response_type=code&redirect_uri=https%3A%2F%2Fa.example%2Fcb2&scope=read&state=s%20t&nonce=n",
+        );
         let req = validate(&query, Some(&c), AuthorizePolicy::default()).unwrap();
-        let encoded: Vec<String> = req.to_params().iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+        let encoded: Vec<String> = req
+            .to_params()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
         let again = validate(&q(&encoded.join("&")), Some(&c), AuthorizePolicy::default()).unwrap();
         assert_eq!(req, again);
     }
@@ -307,7 +359,13 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
         assert!(safe_return_to("/oauth/authorize?client_id=x").is_some());
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb"] {
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "/a\nb",
+        ] {
             assert!(safe_return_to(bad).is_none(), "{bad}");
         }
     }

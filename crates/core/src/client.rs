@@ -216,7 +216,9 @@ impl RedirectUri {
                 return Err(bad("needs a host and must not carry user information"));
             }
             if scheme == "http" && !is_loopback_authority(authority) {
-                return Err(bad("http is only allowed for loopback addresses; use https"));
+                return Err(bad(
+                    "http is only allowed for loopback addresses; use https",
+                ));
             }
         } else if rest.is_empty() {
             return Err(bad("must be an absolute URI"));

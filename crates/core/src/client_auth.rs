@@ -98,7 +98,9 @@ fn extract_unchecked(authorization: Option<&[u8]>, form: &Form) -> Result<Creden
         (Some(id), None) => Ok(Credentials::PublicId {
             client_id: id.to_owned(),
         }),
-        (None, _) => Err(OAuthError::invalid_client("client authentication is required")),
+        (None, _) => Err(OAuthError::invalid_client(
+            "client authentication is required",
+        )),
     }
 }
 

@@ -21,7 +21,8 @@ pub fn verify(secret: &[u8], nonce: &str, submitted: &str) -> bool {
     let Ok(tag) = URL_SAFE_NO_PAD.decode(submitted) else {
         return false;
     };
-    !nonce.is_empty() && hmac::verify(&key(secret), format!("csrf:{nonce}").as_bytes(), &tag).is_ok()
+    !nonce.is_empty()
+        && hmac::verify(&key(secret), format!("csrf:{nonce}").as_bytes(), &tag).is_ok()
 }
 
 #[cfg(test)]

@@ -64,7 +64,11 @@ impl ServerMetadata {
             scopes_supported: c.scopes.clone(),
             response_types_supported: if code_flow { vec!["code"] } else { vec![] },
             grant_types_supported: c.grant_types.iter().map(|g| g.as_str()).collect(),
-            token_endpoint_auth_methods_supported: c.auth_methods.iter().map(|m| m.as_str()).collect(),
+            token_endpoint_auth_methods_supported: c
+                .auth_methods
+                .iter()
+                .map(|m| m.as_str())
+                .collect(),
             introspection_endpoint: url("/oauth/introspect"),
             introspection_endpoint_auth_methods_supported: confidential.clone(),
             revocation_endpoint: url("/oauth/revoke"),
@@ -103,6 +107,9 @@ mod tests {
         assert_eq!(v["token_endpoint"], "https://as.example/oauth/token");
         assert!(v.get("authorization_endpoint").is_none());
         assert!(v.get("registration_endpoint").is_none());
-        assert_eq!(v["grant_types_supported"], serde_json::json!(["client_credentials"]));
+        assert_eq!(
+            v["grant_types_supported"],
+            serde_json::json!(["client_credentials"])
+        );
     }
 }

@@ -74,10 +74,7 @@ fn decode(raw: &[u8]) -> Result<String, OAuthError> {
 
 /// Echoing attacker-controlled names back is fine, echoing megabytes of them is not.
 fn truncate(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .take(40)
-        .collect()
+    s.chars().filter(|c| !c.is_control()).take(40).collect()
 }
 
 #[cfg(test)]

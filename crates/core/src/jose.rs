@@ -405,7 +405,8 @@ mod tests {
         let (key, der) = SigningKey::generate(alg, format!("k-{alg}")).unwrap();
         let reloaded = SigningKey::from_pkcs8(alg, key.kid().to_owned(), &der).unwrap();
         let token = reloaded.sign_jwt("at+jwt", &json!({"sub": "x"})).unwrap();
-        let (header, claims): (Header, Value) = key.verifying_key().unwrap().verify(&token).unwrap();
+        let (header, claims): (Header, Value) =
+            key.verifying_key().unwrap().verify(&token).unwrap();
         assert_eq!(header.alg, alg.as_str());
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid.as_deref(), Some(key.kid()));

@@ -72,7 +72,11 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         validate_challenge(challenge, Method::S256).unwrap();
         assert!(verify(verifier, challenge, Method::S256));
-        assert!(!verify(&verifier.replace('d', "e"), challenge, Method::S256));
+        assert!(!verify(
+            &verifier.replace('d', "e"),
+            challenge,
+            Method::S256
+        ));
     }
 
     #[test]
@@ -80,7 +84,11 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(!verify("short", challenge, Method::S256));
         assert!(!verify(&"a".repeat(129), challenge, Method::S256));
-        assert!(!verify(&format!("{}%", "a".repeat(50)), challenge, Method::S256));
+        assert!(!verify(
+            &format!("{}%", "a".repeat(50)),
+            challenge,
+            Method::S256
+        ));
         assert!(validate_challenge("abc", Method::S256).is_err());
     }
 }

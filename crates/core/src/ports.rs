@@ -93,7 +93,10 @@ pub enum CodeRedemption {
     /// First use: the code is now marked used and its data returned.
     Redeemed(AuthorizationCode),
     /// The code was used before: a replay. The caller revokes the family.
-    AlreadyUsed { family_id: String, client_id: String },
+    AlreadyUsed {
+        family_id: String,
+        client_id: String,
+    },
     NotFound,
 }
 
@@ -161,7 +164,10 @@ pub enum RefreshRotation {
     /// token (with `rotated_at` set). Expiry is the caller's decision, checked before rotating.
     Rotated(RefreshToken),
     /// The token was rotated out before: reuse. The caller revokes the family.
-    Reused { family_id: String, client_id: String },
+    Reused {
+        family_id: String,
+        client_id: String,
+    },
     /// The token (or its family) was revoked.
     Revoked,
     NotFound,

@@ -55,7 +55,10 @@ impl Application {
             addr: addr.clone(),
             cause: e.to_string(),
         })?;
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(config.port);
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(config.port);
         if config.issuer_from_address && config.port == 0 {
             // Port 0 picks a free port: the derived issuer must name the real one.
             let issuer = format!("http://{}:{port}", config.host);

@@ -18,7 +18,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
-#[command(name = "oauth2-server", version, about = "OAuth 2.0 and OpenID Connect authorization server")]
+#[command(
+    name = "oauth2-server",
+    version,
+    about = "OAuth 2.0 and OpenID Connect authorization server"
+)]
 pub struct Cli {
     /// TOML configuration file (settings in the environment win over it).
     #[arg(long, global = true, env = "OAUTH2_CONFIG", value_name = "FILE")]
@@ -118,10 +122,16 @@ pub struct Failure {
 
 impl Failure {
     fn usage(m: impl Into<String>) -> Failure {
-        Failure { message: m.into(), code: 2 }
+        Failure {
+            message: m.into(),
+            code: 2,
+        }
     }
     fn runtime(m: impl std::fmt::Display) -> Failure {
-        Failure { message: m.to_string(), code: 1 }
+        Failure {
+            message: m.to_string(),
+            code: 1,
+        }
     }
 }
 
@@ -144,7 +154,11 @@ pub fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve);
     let serving = matches!(command, Command::Serve);
     // Admin commands keep stdout for their JSON and log only warnings.
-    let level = if serving { config.log_level.as_str() } else { "warn" };
+    let level = if serving {
+        config.log_level.as_str()
+    } else {
+        "warn"
+    };
     crate::telemetry::init(level, config.log_format);
     let result = actix_web::rt::System::new().block_on(run(command, config));
     match result {
@@ -242,7 +256,10 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
             print_json(&client_json(&client));
         }
         ClientCommand::Delete { client_id } => {
-            let deleted = store.delete_client(&client_id).await.map_err(Failure::runtime)?;
+            let deleted = store
+                .delete_client(&client_id)
+                .await
+                .map_err(Failure::runtime)?;
             if !deleted {
                 return Err(Failure::runtime(format!("no client with id '{client_id}'")));
             }
@@ -348,7 +365,9 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
             std::io::stdin()
                 .lock()
                 .read_line(&mut password)
-                .map_err(|e| Failure::usage(format!("cannot read the password from standard input: {e}")))?;
+                .map_err(|e| {
+                    Failure::usage(format!("cannot read the password from standard input: {e}"))
+                })?;
             let password = password.trim_end_matches(['\n', '\r']).to_owned();
             let store = open_storage(config).await?;
             let user = create_user(
@@ -403,7 +422,9 @@ async fn keys_command(cmd: KeysCommand, config: &Config) -> Result<(), Failure> 
         }
         KeysCommand::List => {
             let keys = store.list_keys().await.map_err(Failure::runtime)?;
-            print_json(&Value::Array(keys.iter().map(|k| key_json(k, now)).collect()));
+            print_json(&Value::Array(
+                keys.iter().map(|k| key_json(k, now)).collect(),
+            ));
         }
     }
     Ok(())

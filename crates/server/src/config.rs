@@ -21,33 +21,168 @@ pub struct Setting {
 
 pub const SETTINGS: &[Setting] = &[
     // Top-level keys first: in TOML they must precede the first [section].
-    Setting { key: "issuer", env: "OAUTH2_ISSUER", default: None, doc: "Public base URL: `iss` of every token and the discovery `issuer`; default http://{host}:{port}." },
-    Setting { key: "server.host", env: "OAUTH2_SERVER_HOST", default: Some("127.0.0.1"), doc: "Address to listen on." },
-    Setting { key: "server.port", env: "OAUTH2_SERVER_PORT", default: Some("8080"), doc: "Port to listen on (0 picks a free port)." },
-    Setting { key: "server.workers", env: "OAUTH2_SERVER_WORKERS", default: None, doc: "HTTP worker threads; default: one per CPU core." },
-    Setting { key: "database.url", env: "OAUTH2_DATABASE_URL", default: Some("sqlite:oauth2.db"), doc: "sqlite:PATH (created and migrated on start) or postgres://user@host/db." },
-    Setting { key: "database.max_connections", env: "OAUTH2_DATABASE_MAX_CONNECTIONS", default: Some("10"), doc: "Connection pool size." },
-    Setting { key: "redis.url", env: "OAUTH2_REDIS_URL", default: None, doc: "Optional redis:// URL for the shared cache across instances (validated; not used yet)." },
-    Setting { key: "jwt.algorithm", env: "OAUTH2_JWT_ALGORITHM", default: Some("RS256"), doc: "Token signing algorithm: RS256, ES256, EdDSA or HS256." },
-    Setting { key: "jwt.secret", env: "OAUTH2_JWT_SECRET", default: None, doc: "Shared secret for HS256 (at least 32 bytes); HS256 only." },
-    Setting { key: "jwt.audience", env: "OAUTH2_JWT_AUDIENCE", default: None, doc: "`aud` of access tokens; default: the issuer." },
-    Setting { key: "jwt.key_activation_delay", env: "OAUTH2_KEY_ACTIVATION_DELAY", default: Some("3600"), doc: "Seconds between publishing a rotated key and signing with it." },
-    Setting { key: "tokens.access_token_expiration", env: "OAUTH2_ACCESS_TOKEN_EXPIRATION", default: Some("3600"), doc: "Access token lifetime in seconds." },
-    Setting { key: "tokens.refresh_token_expiration", env: "OAUTH2_REFRESH_TOKEN_EXPIRATION", default: Some("2592000"), doc: "Refresh token lifetime in seconds." },
-    Setting { key: "tokens.authorization_code_expiration", env: "OAUTH2_AUTHORIZATION_CODE_EXPIRATION", default: Some("60"), doc: "Authorization code lifetime in seconds." },
-    Setting { key: "tokens.allow_plain_pkce", env: "OAUTH2_ALLOW_PLAIN_PKCE", default: Some("false"), doc: "Accept PKCE code_challenge_method=plain (S256 only by default, RFC 9700)." },
-    Setting { key: "session.idle_timeout", env: "OAUTH2_SESSION_IDLE_TIMEOUT", default: Some("3600"), doc: "A browser session ends after this many seconds without use." },
-    Setting { key: "session.max_lifetime", env: "OAUTH2_SESSION_MAX_LIFETIME", default: Some("43200"), doc: "A browser session ends this many seconds after sign-in in any case." },
-    Setting { key: "login.max_failures_per_user", env: "OAUTH2_LOGIN_MAX_FAILURES_PER_USER", default: Some("10"), doc: "Failed sign-ins for one username within the window before it is locked for the rest of the window." },
-    Setting { key: "login.max_failures_per_address", env: "OAUTH2_LOGIN_MAX_FAILURES_PER_ADDRESS", default: Some("50"), doc: "Failed sign-ins from one address within the window before it is locked for the rest of the window." },
-    Setting { key: "login.failure_window", env: "OAUTH2_LOGIN_FAILURE_WINDOW", default: Some("900"), doc: "The brute-force window, in seconds." },
-    Setting { key: "clients.cache_ttl", env: "OAUTH2_CLIENT_CACHE_TTL", default: Some("5"), doc: "Seconds a client read from the database is served from memory (0 disables the cache)." },
-    Setting { key: "registration.policy", env: "OAUTH2_REGISTRATION_POLICY", default: Some("token"), doc: "Dynamic client registration (RFC 7591): token, open or disabled (the endpoint is not served yet)." },
-    Setting { key: "password.argon2_memory_kib", env: "OAUTH2_ARGON2_MEMORY_KIB", default: Some("19456"), doc: "Argon2id memory cost for user passwords, KiB." },
-    Setting { key: "password.argon2_iterations", env: "OAUTH2_ARGON2_ITERATIONS", default: Some("2"), doc: "Argon2id passes." },
-    Setting { key: "password.argon2_parallelism", env: "OAUTH2_ARGON2_PARALLELISM", default: Some("1"), doc: "Argon2id lanes." },
-    Setting { key: "log.level", env: "OAUTH2_LOG_LEVEL", default: Some("info"), doc: "Log filter: error, warn, info, debug, trace, or a tracing filter such as info,sqlx=warn." },
-    Setting { key: "log.format", env: "OAUTH2_LOG_FORMAT", default: Some("text"), doc: "Log format: text or json." },
+    Setting {
+        key: "issuer",
+        env: "OAUTH2_ISSUER",
+        default: None,
+        doc: "Public base URL: `iss` of every token and the discovery `issuer`; default http://{host}:{port}.",
+    },
+    Setting {
+        key: "server.host",
+        env: "OAUTH2_SERVER_HOST",
+        default: Some("127.0.0.1"),
+        doc: "Address to listen on.",
+    },
+    Setting {
+        key: "server.port",
+        env: "OAUTH2_SERVER_PORT",
+        default: Some("8080"),
+        doc: "Port to listen on (0 picks a free port).",
+    },
+    Setting {
+        key: "server.workers",
+        env: "OAUTH2_SERVER_WORKERS",
+        default: None,
+        doc: "HTTP worker threads; default: one per CPU core.",
+    },
+    Setting {
+        key: "database.url",
+        env: "OAUTH2_DATABASE_URL",
+        default: Some("sqlite:oauth2.db"),
+        doc: "sqlite:PATH (created and migrated on start) or postgres://user@host/db.",
+    },
+    Setting {
+        key: "database.max_connections",
+        env: "OAUTH2_DATABASE_MAX_CONNECTIONS",
+        default: Some("10"),
+        doc: "Connection pool size.",
+    },
+    Setting {
+        key: "redis.url",
+        env: "OAUTH2_REDIS_URL",
+        default: None,
+        doc: "Optional redis:// URL for the shared cache across instances (validated; not used yet).",
+    },
+    Setting {
+        key: "jwt.algorithm",
+        env: "OAUTH2_JWT_ALGORITHM",
+        default: Some("RS256"),
+        doc: "Token signing algorithm: RS256, ES256, EdDSA or HS256.",
+    },
+    Setting {
+        key: "jwt.secret",
+        env: "OAUTH2_JWT_SECRET",
+        default: None,
+        doc: "Shared secret for HS256 (at least 32 bytes); HS256 only.",
+    },
+    Setting {
+        key: "jwt.audience",
+        env: "OAUTH2_JWT_AUDIENCE",
+        default: None,
+        doc: "`aud` of access tokens; default: the issuer.",
+    },
+    Setting {
+        key: "jwt.key_activation_delay",
+        env: "OAUTH2_KEY_ACTIVATION_DELAY",
+        default: Some("3600"),
+        doc: "Seconds between publishing a rotated key and signing with it.",
+    },
+    Setting {
+        key: "tokens.access_token_expiration",
+        env: "OAUTH2_ACCESS_TOKEN_EXPIRATION",
+        default: Some("3600"),
+        doc: "Access token lifetime in seconds.",
+    },
+    Setting {
+        key: "tokens.refresh_token_expiration",
+        env: "OAUTH2_REFRESH_TOKEN_EXPIRATION",
+        default: Some("2592000"),
+        doc: "Refresh token lifetime in seconds.",
+    },
+    Setting {
+        key: "tokens.authorization_code_expiration",
+        env: "OAUTH2_AUTHORIZATION_CODE_EXPIRATION",
+        default: Some("60"),
+        doc: "Authorization code lifetime in seconds.",
+    },
+    Setting {
+        key: "tokens.allow_plain_pkce",
+        env: "OAUTH2_ALLOW_PLAIN_PKCE",
+        default: Some("false"),
+        doc: "Accept PKCE code_challenge_method=plain (S256 only by default, RFC 9700).",
+    },
+    Setting {
+        key: "session.idle_timeout",
+        env: "OAUTH2_SESSION_IDLE_TIMEOUT",
+        default: Some("3600"),
+        doc: "A browser session ends after this many seconds without use.",
+    },
+    Setting {
+        key: "session.max_lifetime",
+        env: "OAUTH2_SESSION_MAX_LIFETIME",
+        default: Some("43200"),
+        doc: "A browser session ends this many seconds after sign-in in any case.",
+    },
+    Setting {
+        key: "login.max_failures_per_user",
+        env: "OAUTH2_LOGIN_MAX_FAILURES_PER_USER",
+        default: Some("10"),
+        doc: "Failed sign-ins for one username within the window before it is locked for the rest of the window.",
+    },
+    Setting {
+        key: "login.max_failures_per_address",
+        env: "OAUTH2_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        default: Some("50"),
+        doc: "Failed sign-ins from one address within the window before it is locked for the rest of the window.",
+    },
+    Setting {
+        key: "login.failure_window",
+        env: "OAUTH2_LOGIN_FAILURE_WINDOW",
+        default: Some("900"),
+        doc: "The brute-force window, in seconds.",
+    },
+    Setting {
+        key: "clients.cache_ttl",
+        env: "OAUTH2_CLIENT_CACHE_TTL",
+        default: Some("5"),
+        doc: "Seconds a client read from the database is served from memory (0 disables the cache).",
+    },
+    Setting {
+        key: "registration.policy",
+        env: "OAUTH2_REGISTRATION_POLICY",
+        default: Some("token"),
+        doc: "Dynamic client registration (RFC 7591): token, open or disabled (the endpoint is not served yet).",
+    },
+    Setting {
+        key: "password.argon2_memory_kib",
+        env: "OAUTH2_ARGON2_MEMORY_KIB",
+        default: Some("19456"),
+        doc: "Argon2id memory cost for user passwords, KiB.",
+    },
+    Setting {
+        key: "password.argon2_iterations",
+        env: "OAUTH2_ARGON2_ITERATIONS",
+        default: Some("2"),
+        doc: "Argon2id passes.",
+    },
+    Setting {
+        key: "password.argon2_parallelism",
+        env: "OAUTH2_ARGON2_PARALLELISM",
+        default: Some("1"),
+        doc: "Argon2id lanes.",
+    },
+    Setting {
+        key: "log.level",
+        env: "OAUTH2_LOG_LEVEL",
+        default: Some("info"),
+        doc: "Log filter: error, warn, info, debug, trace, or a tracing filter such as info,sqlx=warn.",
+    },
+    Setting {
+        key: "log.format",
+        env: "OAUTH2_LOG_FORMAT",
+        default: Some("text"),
+        doc: "Log format: text or json.",
+    },
 ];
 
 /// A configuration error: one line that names the setting and the value.
@@ -107,7 +242,13 @@ impl Config {
         let mut raw: BTreeMap<&'static str, Raw> = BTreeMap::new();
         for s in SETTINGS {
             if let Some(d) = s.default {
-                raw.insert(s.key, Raw { value: d.to_owned(), source: Source::Default });
+                raw.insert(
+                    s.key,
+                    Raw {
+                        value: d.to_owned(),
+                        source: Source::Default,
+                    },
+                );
             }
         }
         if let Some(path) = file {
@@ -115,13 +256,22 @@ impl Config {
         }
         for s in SETTINGS {
             if let Some(v) = env.get(s.env) {
-                raw.insert(s.key, Raw { value: v.clone(), source: Source::Env });
+                raw.insert(
+                    s.key,
+                    Raw {
+                        value: v.clone(),
+                        source: Source::Env,
+                    },
+                );
             }
         }
         for name in env.keys() {
             if name.starts_with("OAUTH2_")
                 && !SETTINGS.iter().any(|s| s.env == name)
-                && !matches!(name.as_str(), "OAUTH2_CONFIG" | "OAUTH2_TEST_POSTGRES_URL" | "OAUTH2_TEST_POSTGRES")
+                && !matches!(
+                    name.as_str(),
+                    "OAUTH2_CONFIG" | "OAUTH2_TEST_POSTGRES_URL" | "OAUTH2_TEST_POSTGRES"
+                )
             {
                 eprintln!("warning: ignoring unknown environment variable {name}");
             }
@@ -158,14 +308,24 @@ fn read_file(path: &Path, raw: &mut BTreeMap<&'static str, Raw>) -> Result<(), C
                 )));
             }
         };
-        raw.insert(setting.key, Raw { value, source: Source::File(shown.clone()) });
+        raw.insert(
+            setting.key,
+            Raw {
+                value,
+                source: Source::File(shown.clone()),
+            },
+        );
     }
     Ok(())
 }
 
 fn flatten<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
     for (k, v) in table {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             toml::Value::Table(t) => flatten(&key, t, out),
             other => out.push((key, other)),
@@ -188,7 +348,11 @@ impl Validator<'_> {
         let env = setting.map_or("", |s| s.env);
         match self.get(key) {
             Some(r) => {
-                let shown = if key == "jwt.secret" { "<redacted>".to_owned() } else { r.value.clone() };
+                let shown = if key == "jwt.secret" {
+                    "<redacted>".to_owned()
+                } else {
+                    r.value.clone()
+                };
                 let place = match &r.source {
                     Source::Env => env.to_owned(),
                     Source::File(f) => format!("{key} in {f}"),
@@ -213,7 +377,11 @@ impl Validator<'_> {
     }
 
     fn boolean(&self, key: &str) -> Result<bool, ConfigError> {
-        match self.get(key).map(|r| r.value.trim().to_ascii_lowercase()).as_deref() {
+        match self
+            .get(key)
+            .map(|r| r.value.trim().to_ascii_lowercase())
+            .as_deref()
+        {
             Some("true") | Some("1") | Some("yes") | Some("on") => Ok(true),
             Some("false") | Some("0") | Some("no") | Some("off") | None => Ok(false),
             Some(_) => Err(self.fail(key, "expected true or false")),
@@ -221,7 +389,12 @@ impl Validator<'_> {
     }
 
     fn seconds(&self, key: &str) -> Result<i64, ConfigError> {
-        self.int(key, 1, 10 * 365 * 24 * 3600, "expected a whole number of seconds from 1 to 315360000")
+        self.int(
+            key,
+            1,
+            10 * 365 * 24 * 3600,
+            "expected a whole number of seconds from 1 to 315360000",
+        )
     }
 }
 
@@ -231,9 +404,19 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
     if host.trim().is_empty() || host.contains(char::is_whitespace) {
         return Err(v.fail("server.host", "expected a host name or IP address"));
     }
-    let port = v.int("server.port", 0, 65535, "expected a port number from 0 to 65535")? as u16;
+    let port = v.int(
+        "server.port",
+        0,
+        65535,
+        "expected a port number from 0 to 65535",
+    )? as u16;
     let workers = match v.get("server.workers") {
-        Some(_) => Some(v.int("server.workers", 1, 1024, "expected a number of threads from 1 to 1024")? as usize),
+        Some(_) => Some(v.int(
+            "server.workers",
+            1,
+            1024,
+            "expected a number of threads from 1 to 1024",
+        )? as usize),
         None => None,
     };
     let issuer_from_address = v.get("issuer").is_none();
@@ -244,7 +427,10 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
                 && !i.contains(['?', '#'])
                 && !i.contains(char::is_whitespace);
             if !ok {
-                return Err(v.fail("issuer", "expected an absolute http(s) URL without query or fragment"));
+                return Err(v.fail(
+                    "issuer",
+                    "expected an absolute http(s) URL without query or fragment",
+                ));
             }
             i
         }
@@ -260,8 +446,12 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
             redact_url(&database_url)
         )));
     }
-    let database_max_connections =
-        v.int("database.max_connections", 1, 1000, "expected a number from 1 to 1000")? as u32;
+    let database_max_connections = v.int(
+        "database.max_connections",
+        1,
+        1000,
+        "expected a number from 1 to 1000",
+    )? as u32;
     let redis_url = v.string("redis.url");
     if let Some(r) = &redis_url
         && !(r.starts_with("redis://") || r.starts_with("rediss://"))
@@ -303,27 +493,51 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
     let allow_plain_pkce = v.boolean("tokens.allow_plain_pkce")?;
     let session_idle_timeout = v.seconds("session.idle_timeout")?;
     let session_max_lifetime = v.seconds("session.max_lifetime")?;
-    let login_max_failures_per_user =
-        v.int("login.max_failures_per_user", 1, 1_000_000, "expected a number from 1 to 1000000")? as u64;
-    let login_max_failures_per_address =
-        v.int("login.max_failures_per_address", 1, 1_000_000, "expected a number from 1 to 1000000")? as u64;
+    let login_max_failures_per_user = v.int(
+        "login.max_failures_per_user",
+        1,
+        1_000_000,
+        "expected a number from 1 to 1000000",
+    )? as u64;
+    let login_max_failures_per_address = v.int(
+        "login.max_failures_per_address",
+        1,
+        1_000_000,
+        "expected a number from 1 to 1000000",
+    )? as u64;
     let login_failure_window = v.seconds("login.failure_window")?;
-    let client_cache_ttl = v.int("clients.cache_ttl", 0, 3600, "expected seconds from 0 to 3600")?;
+    let client_cache_ttl = v.int(
+        "clients.cache_ttl",
+        0,
+        3600,
+        "expected seconds from 0 to 3600",
+    )?;
     let registration_policy = v
         .string("registration.policy")
         .and_then(|p| RegistrationPolicy::parse(&p))
         .ok_or_else(|| v.fail("registration.policy", "expected token, open or disabled"))?;
     let password_params = PasswordParams {
-        memory_kib: v.int("password.argon2_memory_kib", 8, 4 * 1024 * 1024, "expected KiB from 8 to 4194304")? as u32,
+        memory_kib: v.int(
+            "password.argon2_memory_kib",
+            8,
+            4 * 1024 * 1024,
+            "expected KiB from 8 to 4194304",
+        )? as u32,
         iterations: v.int("password.argon2_iterations", 1, 100, "expected 1 to 100")? as u32,
         parallelism: v.int("password.argon2_parallelism", 1, 64, "expected 1 to 64")? as u32,
     };
     if password_params.memory_kib < 8 * password_params.parallelism {
-        return Err(v.fail("password.argon2_memory_kib", "must be at least 8 KiB per lane"));
+        return Err(v.fail(
+            "password.argon2_memory_kib",
+            "must be at least 8 KiB per lane",
+        ));
     }
     let log_level = v.string("log.level").unwrap_or_else(|| "info".into());
     if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-        return Err(v.fail("log.level", "expected a level (error, warn, info, debug, trace) or a tracing filter"));
+        return Err(v.fail(
+            "log.level",
+            "expected a level (error, warn, info, debug, trace) or a tracing filter",
+        ));
     }
     let log_format = match v.string("log.format").as_deref() {
         Some("text") => LogFormat::Text,

@@ -2,6 +2,9 @@
 //! database (SQLite file or PostgreSQL schema) and returns a [`TestApp`] with typed helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod browser;
+pub mod flow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use oauth2_actors::Services;
@@ -127,7 +130,10 @@ pub fn basic(id: &str, secret: &str) -> String {
             })
             .collect()
     }
-    format!("Basic {}", STANDARD.encode(format!("{}:{}", enc(id), enc(secret))))
+    format!(
+        "Basic {}",
+        STANDARD.encode(format!("{}:{}", enc(id), enc(secret)))
+    )
 }
 
 impl TestApp {
@@ -166,6 +172,24 @@ impl TestApp {
             id: created.client.client_id,
             secret: created.secret,
         }
+    }
+
+    /// Creates an enabled user with this password.
+    pub async fn create_user(&self, username: &str, password: &str) -> oauth2_core::ports::User {
+        oauth2_actors::users::create_user(
+            self.services.store.as_ref(),
+            &SystemRandom::new(),
+            self.services.settings.password_params,
+            oauth2_actors::now(),
+            oauth2_actors::users::NewUser {
+                username: username.into(),
+                email: Some(format!("{username}@example.com")),
+                password: password.into(),
+                admin: false,
+            },
+        )
+        .await
+        .expect("user created")
     }
 
     /// A confidential client_credentials client using client_secret_basic.
@@ -207,7 +231,10 @@ impl TestApp {
         scope: Option<&str>,
     ) -> (u16, Value) {
         let body = match scope {
-            Some(s) => format!("grant_type=client_credentials&scope={}", s.replace(' ', "+")),
+            Some(s) => format!(
+                "grant_type=client_credentials&scope={}",
+                s.replace(' ', "+")
+            ),
             None => "grant_type=client_credentials".into(),
         };
         let res = self.post_form("/oauth/token", &body, Some(client)).await;
@@ -238,7 +265,12 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
-        let res = self.http.get(self.url(path)).send().await.expect("request sent");
+        let res = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
         let status = res.status().as_u16();
         (status, res.json().await.unwrap_or(Value::Null))
     }

@@ -42,7 +42,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
             "/.well-known/openid-configuration",
             web::get().to(routes::discovery::openid_configuration_get),
         )
-        .route("/.well-known/jwks.json", web::get().to(routes::discovery::jwks_get))
+        .route(
+            "/.well-known/jwks.json",
+            web::get().to(routes::discovery::jwks_get),
+        )
         .service(
             web::resource("/oauth/authorize")
                 .route(web::get().to(routes::auth::authorize_get))

@@ -13,7 +13,8 @@ pub const CSRF_COOKIE: &str = "oauth2_csrf";
 
 /// No script, no framing, nothing from elsewhere. `form-action` is left out on purpose: browsers
 /// apply it to the redirect that follows a form post, which would block the redirect to the client.
-pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+pub const CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -120,7 +121,9 @@ pub fn session_id(req: &HttpRequest, svc: &Services) -> Option<String> {
     let raw = req.cookie(SESSION_COOKIE)?;
     let mut jar = CookieJar::new();
     jar.add_original(raw);
-    jar.private(&key).get(SESSION_COOKIE).map(|c| c.value().to_owned())
+    jar.private(&key)
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
 /// A session cookie, encrypted and authenticated with the shared key; it ends with the browser

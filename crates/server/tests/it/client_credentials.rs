@@ -10,7 +10,11 @@ both!(
     |app: TestApp| async move {
         let client = app.service_client("api.read api:write").await;
         let res = app
-            .post_form("/oauth/token", "grant_type=client_credentials", Some(&client))
+            .post_form(
+                "/oauth/token",
+                "grant_type=client_credentials",
+                Some(&client),
+            )
             .await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["cache-control"], "no-store");
@@ -19,7 +23,10 @@ both!(
         assert_eq!(body["token_type"], "Bearer");
         assert_eq!(body["expires_in"], 3600);
         assert_eq!(body["scope"], "api.read api:write");
-        assert!(body.get("refresh_token").is_none(), "no refresh token for client_credentials");
+        assert!(
+            body.get("refresh_token").is_none(),
+            "no refresh token for client_credentials"
+        );
         let token = body["access_token"].as_str().unwrap();
         let (header, claims) = jwt_parts(token);
         assert_eq!(header["typ"], "at+jwt");
@@ -30,7 +37,10 @@ both!(
         assert_eq!(claims["sub"], client.id.as_str());
         assert_eq!(claims["client_id"], client.id.as_str());
         assert_eq!(claims["scope"], "api.read api:write");
-        let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
         assert_eq!(exp - iat, 3600);
         assert!(claims["jti"].as_str().unwrap().len() >= 16);
         // The signature verifies with the published key, independently of the server's own code.
@@ -45,16 +55,12 @@ both!(
     }
 );
 
-both!(
-    each_token_has_its_own_jti,
-    &[],
-    |app: TestApp| async move {
-        let client = app.service_client("").await;
-        let a = jwt_parts(&app.access_token(&client).await).1;
-        let b = jwt_parts(&app.access_token(&client).await).1;
-        assert_ne!(a["jti"], b["jti"]);
-    }
-);
+both!(each_token_has_its_own_jti, &[], |app: TestApp| async move {
+    let client = app.service_client("").await;
+    let a = jwt_parts(&app.access_token(&client).await).1;
+    let b = jwt_parts(&app.access_token(&client).await).1;
+    assert_ne!(a["jti"], b["jti"]);
+});
 
 both!(
     no_scope_parameter_grants_the_registered_scope_and_a_subset_can_be_asked,
@@ -88,7 +94,12 @@ both!(
     &[],
     |app: TestApp| async move {
         let client = app
-            .create_client(&[GrantType::ClientCredentials], "x", AuthMethod::ClientSecretPost, &[])
+            .create_client(
+                &[GrantType::ClientCredentials],
+                "x",
+                AuthMethod::ClientSecretPost,
+                &[],
+            )
             .await;
         let secret = client.secret.clone().unwrap();
         let body = format!(
@@ -99,7 +110,11 @@ both!(
         assert_eq!(res.status(), 200);
         // The same client through Basic: not its registered method.
         let res = app
-            .post_form("/oauth/token", "grant_type=client_credentials", Some(&client))
+            .post_form(
+                "/oauth/token",
+                "grant_type=client_credentials",
+                Some(&client),
+            )
             .await;
         assert_eq!(res.status(), 401);
         let body: Value = res.json().await.unwrap();
@@ -127,19 +142,32 @@ both!(
     &[],
     |app: TestApp| async move {
         let client = app.service_client("").await;
-        let wrong = TestClient { id: client.id.clone(), secret: Some("wrong".into()) };
+        let wrong = TestClient {
+            id: client.id.clone(),
+            secret: Some("wrong".into()),
+        };
         let res = app
-            .post_form("/oauth/token", "grant_type=client_credentials", Some(&wrong))
+            .post_form(
+                "/oauth/token",
+                "grant_type=client_credentials",
+                Some(&wrong),
+            )
             .await;
         assert_eq!(res.status(), 401);
         assert!(
-            res.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"),
+            res.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic"),
             "401 names the Basic scheme"
         );
         assert_eq!(res.headers()["cache-control"], "no-store");
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["error"], "invalid_client");
-        let unknown = TestClient { id: "nobody".into(), secret: Some("x".into()) };
+        let unknown = TestClient {
+            id: "nobody".into(),
+            secret: Some("x".into()),
+        };
         let (s, body) = app.client_credentials(&unknown, None).await;
         assert_eq!((s, body["error"].as_str()), (401, Some("invalid_client")));
     }
@@ -154,7 +182,11 @@ both!(
             ("scope=x", 400, "invalid_request"),
             ("grant_type=urn:example:nope", 400, "unsupported_grant_type"),
             ("grant_type=implicit", 400, "unsupported_grant_type"),
-            ("grant_type=client_credentials&grant_type=client_credentials", 400, "invalid_request"),
+            (
+                "grant_type=client_credentials&grant_type=client_credentials",
+                400,
+                "invalid_request",
+            ),
         ];
         for (body, status, error) in cases {
             let res = app.post_form("/oauth/token", body, Some(&client)).await;
@@ -201,7 +233,10 @@ both!(
         for (alg, extra) in [
             ("ES256", vec![]),
             ("EdDSA", vec![]),
-            ("HS256", vec![("OAUTH2_JWT_SECRET", "0123456789abcdef0123456789abcdef!")]),
+            (
+                "HS256",
+                vec![("OAUTH2_JWT_SECRET", "0123456789abcdef0123456789abcdef!")],
+            ),
         ] {
             let mut env = app.env.clone();
             env.insert("OAUTH2_JWT_ALGORITHM".into(), alg.into());
@@ -216,12 +251,21 @@ both!(
             let (s, v) = other.introspect(&client, &token).await;
             assert_eq!((s, v["active"].as_bool()), (200, Some(true)), "{alg}");
             let (_, jwks) = other.get_json("/.well-known/jwks.json").await;
-            let published = jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == header["kid"]);
+            let published = jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kid"] == header["kid"]);
             if alg == "HS256" {
                 assert!(!published, "a shared secret is never published");
             } else {
                 assert!(published, "{alg} key published");
-                let jwk = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == header["kid"]).unwrap();
+                let jwk = jwks["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|k| k["kid"] == header["kid"])
+                    .unwrap();
                 crate::keys::verify_with_jwk(&token, jwk);
             }
         }

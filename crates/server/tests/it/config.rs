@@ -107,6 +107,7 @@ fn small_lifetimes_such_as_3_seconds_are_kept_exactly() {
 // --- Bad values: one line naming the setting and the value, exit code 2 ---------------------
 
 /// A bad configuration and what its one error line must (and must not) say.
+#[derive(Default)]
 struct Bad<'a> {
     env: &'a [(&'a str, &'a str)],
     /// Extra arguments before the subcommand (`--config FILE`).
@@ -117,18 +118,6 @@ struct Bad<'a> {
     shows: &'a [&'a str],
     /// A secret the output must not show.
     hides: Option<&'a str>,
-}
-
-impl Default for Bad<'_> {
-    fn default() -> Self {
-        Bad {
-            env: &[],
-            args: &[],
-            setting: &[],
-            shows: &[],
-            hides: None,
-        }
-    }
 }
 
 /// Checks the rejection by `config check`, by `serve`, and by the bare binary (which serves).
@@ -360,6 +349,7 @@ fn config_example_is_valid_toml_listing_every_setting_that_config_check_accepts(
                 let shown = match v {
                     toml::Value::String(s) => s.clone(),
                     toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
                     other => panic!("{}: unexpected {other:?}", s.key),
                 };
                 assert_eq!(shown, d, "{} shows its default", s.key);

@@ -6,30 +6,59 @@ both!(
     both_metadata_documents_describe_what_works,
     &[],
     |app: TestApp| async move {
-        for path in ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] {
+        for path in [
+            "/.well-known/oauth-authorization-server",
+            "/.well-known/openid-configuration",
+        ] {
             let (s, m) = app.get_json(path).await;
             assert_eq!(s, 200, "{path}");
             assert_eq!(m["issuer"], app.issuer());
             assert_eq!(m["token_endpoint"], format!("{}/oauth/token", app.issuer()));
-            assert_eq!(m["jwks_uri"], format!("{}/.well-known/jwks.json", app.issuer()));
-            assert_eq!(m["introspection_endpoint"], format!("{}/oauth/introspect", app.issuer()));
-            assert_eq!(m["revocation_endpoint"], format!("{}/oauth/revoke", app.issuer()));
+            assert_eq!(
+                m["jwks_uri"],
+                format!("{}/.well-known/jwks.json", app.issuer())
+            );
+            assert_eq!(
+                m["introspection_endpoint"],
+                format!("{}/oauth/introspect", app.issuer())
+            );
+            assert_eq!(
+                m["revocation_endpoint"],
+                format!("{}/oauth/revoke", app.issuer())
+            );
             assert_eq!(
                 m["grant_types_supported"],
-                serde_json::json!(["authorization_code", "client_credentials", "refresh_token", "password"])
+                serde_json::json!([
+                    "authorization_code",
+                    "client_credentials",
+                    "refresh_token",
+                    "password"
+                ])
             );
             assert_eq!(
                 m["token_endpoint_auth_methods_supported"],
                 serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
             );
-            assert_eq!(m["authorization_endpoint"], format!("{}/oauth/authorize", app.issuer()));
+            assert_eq!(
+                m["authorization_endpoint"],
+                format!("{}/oauth/authorize", app.issuer())
+            );
             assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
-            assert_eq!(m["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+            assert_eq!(
+                m["code_challenge_methods_supported"],
+                serde_json::json!(["S256"])
+            );
             assert_eq!(m["authorization_response_iss_parameter_supported"], true);
             // Not served yet, so not advertised.
             assert!(m.get("registration_endpoint").is_none());
             // Every advertised endpoint exists (answers something other than 404).
-            for key in ["token_endpoint", "introspection_endpoint", "revocation_endpoint", "jwks_uri", "authorization_endpoint"] {
+            for key in [
+                "token_endpoint",
+                "introspection_endpoint",
+                "revocation_endpoint",
+                "jwks_uri",
+                "authorization_endpoint",
+            ] {
                 let url = m[key].as_str().unwrap();
                 let res = app.http.get(url).send().await.unwrap();
                 assert_ne!(res.status(), 404, "{key}");
@@ -42,7 +71,9 @@ both!(
     the_issuer_setting_is_used_everywhere,
     &[("OAUTH2_ISSUER", "https://auth.example.com")],
     |app: TestApp| async move {
-        let (_, m) = app.get_json("/.well-known/oauth-authorization-server").await;
+        let (_, m) = app
+            .get_json("/.well-known/oauth-authorization-server")
+            .await;
         assert_eq!(m["issuer"], "https://auth.example.com");
         assert_eq!(m["token_endpoint"], "https://auth.example.com/oauth/token");
         let client = app.service_client("").await;
@@ -87,13 +118,16 @@ async fn readiness_is_503_while_the_database_is_gone() {
         .await
         .unwrap();
     let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
-    let app = oauth2_testkit::spawn_app_env(oauth2_testkit::base_env(&format!("{prefix}/{name}"))).await;
+    let app =
+        oauth2_testkit::spawn_app_env(oauth2_testkit::base_env(&format!("{prefix}/{name}"))).await;
     let (s, _) = app.get_json("/ready").await;
     assert_eq!(s, 200);
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
     let (s, v) = app.get_json("/ready").await;
     assert_eq!((s, v["status"].as_str()), (503, Some("unavailable")));
     let (s, _) = app.get_json("/health").await;

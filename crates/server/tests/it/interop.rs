@@ -1,13 +1,17 @@
 //! Interoperability with a client library written by other people: the `oauth2` crate.
 
 use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, ClientId, ClientSecret, HttpRequest, HttpResponse, Scope, TokenResponse, TokenUrl};
+use oauth2::{
+    AuthUrl, ClientId, ClientSecret, HttpRequest, HttpResponse, Scope, TokenResponse, TokenUrl,
+};
 use oauth2_testkit::TestApp;
 
 /// The `oauth2` crate's HTTP client interface, served by reqwest 0.13.
 async fn http(client: reqwest::Client, req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
     let (parts, body) = req.into_parts();
-    let mut builder = client.request(parts.method, parts.uri.to_string()).body(body);
+    let mut builder = client
+        .request(parts.method, parts.uri.to_string())
+        .body(body);
     for (name, value) in &parts.headers {
         builder = builder.header(name, value);
     }
@@ -40,7 +44,12 @@ both!(
             .await
             .expect("the oauth2 crate accepts our token response");
         assert_eq!(
-            token.scopes().unwrap().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            token
+                .scopes()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
             vec!["api.read"]
         );
         assert!(token.refresh_token().is_none());

@@ -52,15 +52,29 @@ both!(
         // A token with its payload swapped keeps its signature: it must not verify.
         let parts: Vec<&str> = token.split('.').collect();
         let other = app.access_token(&app.service_client("").await).await;
-        let forged = format!("{}.{}.{}", parts[0], other.split('.').nth(1).unwrap(), parts[2]);
-        for t in ["garbage", "a.b.c", forged.as_str(), "eyJhbGciOiJub25lIn0.e30."] {
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            other.split('.').nth(1).unwrap(),
+            parts[2]
+        );
+        for t in [
+            "garbage",
+            "a.b.c",
+            forged.as_str(),
+            "eyJhbGciOiJub25lIn0.e30.",
+        ] {
             let (s, v) = app.introspect(&client, t).await;
             assert_eq!(s, 200, "{t}");
             assert_eq!(v, serde_json::json!({"active": false}), "{t}");
         }
         // Signed by another server's key (another database, another key).
-        let stranger = oauth2_testkit::spawn_app(oauth2_testkit::Backend::Sqlite).await.unwrap();
-        let foreign = stranger.access_token(&stranger.service_client("").await).await;
+        let stranger = oauth2_testkit::spawn_app(oauth2_testkit::Backend::Sqlite)
+            .await
+            .unwrap();
+        let foreign = stranger
+            .access_token(&stranger.service_client("").await)
+            .await;
         let (_, v) = app.introspect(&client, &foreign).await;
         assert_eq!(v["active"], false);
     }
@@ -72,7 +86,10 @@ both!(
     |app: TestApp| async move {
         let client = app.service_client("").await;
         let (_, body) = app.client_credentials(&client, None).await;
-        assert_eq!(body["expires_in"], 1, "small lifetimes are honoured exactly");
+        assert_eq!(
+            body["expires_in"], 1,
+            "small lifetimes are honoured exactly"
+        );
         let token = body["access_token"].as_str().unwrap().to_owned();
         actix_web::rt::time::sleep(std::time::Duration::from_millis(2100)).await;
         let (_, v) = app.introspect(&client, &token).await;
@@ -86,9 +103,14 @@ both!(
     |app: TestApp| async move {
         let client = app.service_client("").await;
         let token = app.access_token(&client).await;
-        let res = app.post_form("/oauth/introspect", &format!("token={token}"), None).await;
+        let res = app
+            .post_form("/oauth/introspect", &format!("token={token}"), None)
+            .await;
         assert_eq!(res.status(), 401);
-        let wrong = TestClient { id: client.id.clone(), secret: Some("nope".into()) };
+        let wrong = TestClient {
+            id: client.id.clone(),
+            secret: Some("nope".into()),
+        };
         let (s, v) = app.introspect(&wrong, &token).await;
         assert_eq!((s, v["error"].as_str()), (401, Some("invalid_client")));
         let public = app
@@ -107,7 +129,13 @@ both!(
             )
             .await;
         assert_eq!(res.status(), 401, "public clients cannot introspect");
-        let res = app.post_form("/oauth/introspect", "token_type_hint=access_token", Some(&client)).await;
+        let res = app
+            .post_form(
+                "/oauth/introspect",
+                "token_type_hint=access_token",
+                Some(&client),
+            )
+            .await;
         assert_eq!(res.status(), 400, "token is required");
     }
 );

@@ -16,9 +16,12 @@ pub fn verify_with_jwk(token: &str, jwk: &Value) {
     let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
     let b = |f: &str| URL_SAFE_NO_PAD.decode(jwk[f].as_str().unwrap()).unwrap();
     let ok = match jwk["kty"].as_str().unwrap() {
-        "RSA" => RsaPublicKeyComponents { n: b("n"), e: b("e") }
-            .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &sig)
-            .is_ok(),
+        "RSA" => RsaPublicKeyComponents {
+            n: b("n"),
+            e: b("e"),
+        }
+        .verify(&RSA_PKCS1_2048_8192_SHA256, signed.as_bytes(), &sig)
+        .is_ok(),
         "EC" => {
             let mut point = vec![4u8];
             point.extend(b("x"));
@@ -81,7 +84,10 @@ both!(
         assert!(published.contains(&old_kid.as_str().unwrap().to_owned()));
         svc.reload_keys().await.unwrap();
         let kid = jwt_parts(&app.access_token(&client).await).0["kid"].clone();
-        assert_eq!(kid, old_kid, "the new key does not sign before its activation delay");
+        assert_eq!(
+            kid, old_kid,
+            "the new key does not sign before its activation delay"
+        );
     }
 );
 
@@ -107,7 +113,10 @@ both!(
         let fresh = app.access_token(&client).await;
         assert_eq!(jwt_parts(&fresh).0["kid"], new.kid.as_str());
         let (_, v) = app.introspect(&client, &old).await;
-        assert_eq!(v["active"], true, "tokens of the previous key stay valid until they expire");
+        assert_eq!(
+            v["active"], true,
+            "tokens of the previous key stay valid until they expire"
+        );
         let (_, jwks) = app.get_json("/.well-known/jwks.json").await;
         assert_eq!(kids(&jwks).len(), 2);
     }

@@ -27,12 +27,17 @@ macro_rules! both {
     };
 }
 
+mod browser;
 mod cli;
 mod client_credentials;
+mod code_flow;
 mod config;
 mod discovery;
 mod interop;
 mod introspection;
 mod keys;
+mod login;
 mod malformed;
+mod password;
+mod refresh;
 mod revocation;

@@ -35,17 +35,48 @@ both!(
                 .send()
                 .await
                 .unwrap();
-            expect_error(res, 400, "invalid_request", &format!("no content type to {path}")).await;
-            let huge = format!("grant_type=client_credentials&token={}", "a".repeat(200_000));
+            expect_error(
+                res,
+                400,
+                "invalid_request",
+                &format!("no content type to {path}"),
+            )
+            .await;
+            let huge = format!(
+                "grant_type=client_credentials&token={}",
+                "a".repeat(200_000)
+            );
             let res = app.post_form(path, &huge, Some(&client)).await;
             expect_error(res, 400, "invalid_request", &format!("huge body to {path}")).await;
-            let res = app.post_form(path, "grant_type=%FF%FE&token=%C3%28", Some(&client)).await;
-            expect_error(res, 400, "invalid_request", &format!("invalid UTF-8 to {path}")).await;
-            let res = app.post_form(path, "token=a&token=b&grant_type=x", Some(&client)).await;
-            expect_error(res, 400, "invalid_request", &format!("repeated parameter to {path}")).await;
+            let res = app
+                .post_form(path, "grant_type=%FF%FE&token=%C3%28", Some(&client))
+                .await;
+            expect_error(
+                res,
+                400,
+                "invalid_request",
+                &format!("invalid UTF-8 to {path}"),
+            )
+            .await;
+            let res = app
+                .post_form(path, "token=a&token=b&grant_type=x", Some(&client))
+                .await;
+            expect_error(
+                res,
+                400,
+                "invalid_request",
+                &format!("repeated parameter to {path}"),
+            )
+            .await;
             let many: Vec<String> = (0..500).map(|i| format!("p{i}=v")).collect();
             let res = app.post_form(path, &many.join("&"), Some(&client)).await;
-            expect_error(res, 400, "invalid_request", &format!("many parameters to {path}")).await;
+            expect_error(
+                res,
+                400,
+                "invalid_request",
+                &format!("many parameters to {path}"),
+            )
+            .await;
             let res = app.http.get(app.url(path)).send().await.unwrap();
             assert_eq!(res.status(), 405, "GET {path}");
         }
@@ -79,9 +110,16 @@ both!(
             // Identifiers no database would accept (a NUL byte breaks PostgreSQL text) are refused
             // before any lookup.
             for id in ["%00", "a%00b", &"x".repeat(300), "%0A"] {
-                let body = format!("grant_type=client_credentials&token=x&client_id={id}&client_secret=s");
+                let body =
+                    format!("grant_type=client_credentials&token=x&client_id={id}&client_secret=s");
                 let res = app.post_form(path, &body, None).await;
-                expect_error(res, 401, "invalid_client", &format!("client_id {id} to {path}")).await;
+                expect_error(
+                    res,
+                    401,
+                    "invalid_client",
+                    &format!("client_id {id} to {path}"),
+                )
+                .await;
             }
         }
     }
@@ -124,7 +162,9 @@ both!(
             let long = "x".repeat(9000);
             for token in [t, long.as_str()] {
                 let body = format!("token={token}");
-                let res = app.post_form("/oauth/introspect", &body, Some(&client)).await;
+                let res = app
+                    .post_form("/oauth/introspect", &body, Some(&client))
+                    .await;
                 assert_eq!(res.status(), 200, "introspect {token}");
                 let v: Value = res.json().await.unwrap();
                 assert_eq!(v["active"], false);

@@ -16,8 +16,15 @@ both!(
         let (_, v) = app.introspect(&client, &token).await;
         assert_eq!(v["active"], false);
         let (_, v) = second.introspect(&client, &token).await;
-        assert_eq!(v["active"], false, "the other instance sees the revocation too");
-        assert_eq!(app.revoke(&client, &token).await, 200, "revoking twice is fine");
+        assert_eq!(
+            v["active"], false,
+            "the other instance sees the revocation too"
+        );
+        assert_eq!(
+            app.revoke(&client, &token).await,
+            200,
+            "revoking twice is fine"
+        );
     }
 );
 
@@ -55,7 +62,9 @@ both!(
     |app: TestApp| async move {
         let client = app.service_client("").await;
         let token = app.access_token(&client).await;
-        let res = app.post_form("/oauth/revoke", &format!("token={token}"), None).await;
+        let res = app
+            .post_form("/oauth/revoke", &format!("token={token}"), None)
+            .await;
         assert_eq!(res.status(), 401);
         let (_, v) = app.introspect(&client, &token).await;
         assert_eq!(v["active"], true);

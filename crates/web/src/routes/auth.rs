@@ -23,7 +23,10 @@ fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-fn with_cookies(mut res: HttpResponse, cookies: impl IntoIterator<Item = Cookie<'static>>) -> HttpResponse {
+fn with_cookies(
+    mut res: HttpResponse,
+    cookies: impl IntoIterator<Item = Cookie<'static>>,
+) -> HttpResponse {
     for c in cookies {
         if let Err(e) = res.add_cookie(&c) {
             tracing::error!(error = %e, "could not set a cookie");
@@ -33,7 +36,12 @@ fn with_cookies(mut res: HttpResponse, cookies: impl IntoIterator<Item = Cookie<
 }
 
 fn bad_request(text: &str) -> HttpResponse {
-    message(StatusCode::BAD_REQUEST, "Bad request", text, Some("invalid_request"))
+    message(
+        StatusCode::BAD_REQUEST,
+        "Bad request",
+        text,
+        Some("invalid_request"),
+    )
 }
 
 /// Reads an urlencoded form from a page; `None` answers the request already.
@@ -42,7 +50,10 @@ async fn page_form(req: &HttpRequest, payload: web::Payload) -> Result<Form, Htt
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return Err(bad_request("The form could not be read."));
     }
@@ -86,7 +97,10 @@ pub async fn login_get(
     svc: web::Data<Services>,
 ) -> HttpResponse {
     let query = Form::parse(req.query_string().as_bytes()).unwrap_or_default();
-    let return_to = query.get("return_to").and_then(safe_return_to).unwrap_or("");
+    let return_to = query
+        .get("return_to")
+        .and_then(safe_return_to)
+        .unwrap_or("");
     if let Some(id) = session_id(&req, &svc)
         && let Ok(Ok(Some(signed_in))) = actors.auth.send(CurrentUser(id)).await
     {
@@ -156,9 +170,18 @@ pub async fn login_post(
     match result {
         Ok(Ok(LoginResult::SignedIn { session_id })) => {
             let Some(cookie) = session_cookie(&svc, session_id) else {
-                return message(StatusCode::INTERNAL_SERVER_ERROR, "Error", "Sign-in failed.", None);
+                return message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Error",
+                    "Sign-in failed.",
+                    None,
+                );
             };
-            let target = if return_to.is_empty() { "/auth/login" } else { return_to };
+            let target = if return_to.is_empty() {
+                "/auth/login"
+            } else {
+                return_to
+            };
             with_cookies(see_other(target), [cookie])
         }
         // One message for unknown users, wrong passwords and disabled accounts.
@@ -205,7 +228,12 @@ pub async fn logout_post(
         Err(res) => return res,
     };
     if !csrf_ok(&req, &svc, form.get("csrf_token")) {
-        return message(StatusCode::FORBIDDEN, "Sign out", "The form expired. Please try again.", None);
+        return message(
+            StatusCode::FORBIDDEN,
+            "Sign out",
+            "The form expired. Please try again.",
+            None,
+        );
     }
     if let Some(id) = session_id(&req, &svc) {
         match actors.auth.send(Logout(id)).await {
@@ -220,7 +248,12 @@ pub async fn logout_post(
     )
 }
 
-fn render_outcome(req: &HttpRequest, svc: &Services, outcome: AuthorizeOutcome, status_for_redirect: StatusCode) -> HttpResponse {
+fn render_outcome(
+    req: &HttpRequest,
+    svc: &Services,
+    outcome: AuthorizeOutcome,
+    status_for_redirect: StatusCode,
+) -> HttpResponse {
     match outcome {
         AuthorizeOutcome::Redirect(url) => pages::page_builder(status_for_redirect)
             .insert_header((header::LOCATION, url))
@@ -248,7 +281,9 @@ fn render_outcome(req: &HttpRequest, svc: &Services, outcome: AuthorizeOutcome, 
             );
             with_cookies(res, new_cookie)
         }
-        AuthorizeOutcome::Fatal(e) if e.code == oauth2_core::ErrorCode::ServerError => server_error(&e),
+        AuthorizeOutcome::Fatal(e) if e.code == oauth2_core::ErrorCode::ServerError => {
+            server_error(&e)
+        }
         AuthorizeOutcome::Fatal(e) => message(
             StatusCode::BAD_REQUEST,
             "This sign-in link is not valid",
@@ -268,7 +303,12 @@ pub async fn authorize_get(
     let params = match Form::parse(raw_query.as_bytes()) {
         Ok(p) => p,
         Err(e) => {
-            return message(StatusCode::BAD_REQUEST, "This sign-in link is not valid", &e.description, Some(e.code.as_str()));
+            return message(
+                StatusCode::BAD_REQUEST,
+                "This sign-in link is not valid",
+                &e.description,
+                Some(e.code.as_str()),
+            );
         }
     };
     let session_id = session_id(&req, &svc);
