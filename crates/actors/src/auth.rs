@@ -31,17 +31,21 @@ pub struct SignedIn {
     pub user: User,
 }
 
+/// A request waiting for the user's consent.
+#[derive(Debug)]
+pub struct ConsentRequest {
+    pub request: AuthorizationRequest,
+    pub client: Arc<Client>,
+    pub user: User,
+}
+
 /// What the authorization endpoint does next; the web layer renders each.
 #[derive(Debug)]
 pub enum AuthorizeOutcome {
     /// Send the browser to the login page, which comes back to `return_to` after.
     LoginRequired { return_to: String },
     /// Ask the user; the request is carried in the consent form.
-    ConsentRequired {
-        request: AuthorizationRequest,
-        client: Arc<Client>,
-        user: User,
-    },
+    ConsentRequired(Box<ConsentRequest>),
     /// Redirect to the client (success or a redirectable error), or elsewhere.
     Redirect(String),
     /// The client or redirect URI is wrong: show an error page, never redirect.
@@ -256,11 +260,11 @@ impl Services {
             }
         };
         if !consented {
-            return AuthorizeOutcome::ConsentRequired {
+            return AuthorizeOutcome::ConsentRequired(Box::new(ConsentRequest {
                 request,
                 client,
                 user: signed_in.user.clone(),
-            };
+            }));
         }
         self.issue_code(&request, signed_in, now).await
     }

@@ -9,7 +9,7 @@ use actix_web::cookie::Cookie;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use oauth2_actors::auth::AuthorizeOutcome;
+use oauth2_actors::auth::{AuthorizeOutcome, ConsentRequest};
 use oauth2_actors::messages::{Authorize, CurrentUser, Decide, Login, LoginResult, Logout};
 use oauth2_actors::{Actors, Services};
 use oauth2_core::authorize::encode;
@@ -261,11 +261,12 @@ fn render_outcome(
         AuthorizeOutcome::LoginRequired { return_to } => {
             see_other(&format!("/auth/login?return_to={}", encode(&return_to)))
         }
-        AuthorizeOutcome::ConsentRequired {
-            request,
-            client,
-            user,
-        } => {
+        AuthorizeOutcome::ConsentRequired(consent) => {
+            let ConsentRequest {
+                request,
+                client,
+                user,
+            } = *consent;
             let (nonce, new_cookie) = csrf_nonce(req, svc);
             let token = csrf_token(svc, &nonce);
             let res = page(
