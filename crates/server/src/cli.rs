@@ -104,6 +104,25 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List users.
+    List,
+    /// Set a user's password (read from the first line of standard input); ends their sessions.
+    SetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user: no more sign-ins or refreshes, and their sessions end.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,7 +372,27 @@ pub fn client_json(c: &Client) -> Value {
     })
 }
 
+fn read_password() -> Result<String, Failure> {
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| {
+            Failure::usage(format!("cannot read the password from standard input: {e}"))
+        })?;
+    Ok(password.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+async fn find_user(store: &dyn Storage, username: &str) -> Result<User, Failure> {
+    store
+        .find_user_by_username(username)
+        .await
+        .map_err(Failure::runtime)?
+        .ok_or_else(|| Failure::runtime(format!("no user named '{username}'")))
+}
+
 async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> {
+    let now = oauth2_actors::now();
     match cmd {
         UserCommand::Create {
             username,
@@ -361,20 +400,13 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
             password_stdin: _,
             admin,
         } => {
-            let mut password = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut password)
-                .map_err(|e| {
-                    Failure::usage(format!("cannot read the password from standard input: {e}"))
-                })?;
-            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let password = read_password()?;
             let store = open_storage(config).await?;
             let user = create_user(
                 store.as_ref(),
                 &SystemRandom::new(),
                 config.settings.password_params,
-                oauth2_actors::now(),
+                now,
                 NewUser {
                     username,
                     email,
@@ -389,9 +421,74 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
                 _ => Failure::usage(e.to_string()),
             })?;
             print_json(&user_json(&user));
-            Ok(())
         }
+        UserCommand::List => {
+            let store = open_storage(config).await?;
+            let mut all = Vec::new();
+            let mut after: Option<String> = None;
+            loop {
+                let page = store
+                    .list_users(after.as_deref(), 500)
+                    .await
+                    .map_err(Failure::runtime)?;
+                let done = page.len() < 500;
+                after = page.last().map(|u| u.username.clone());
+                all.extend(page.iter().map(user_json));
+                if done {
+                    break;
+                }
+            }
+            print_json(&Value::Array(all));
+        }
+        UserCommand::SetPassword { username, .. } => {
+            let password = read_password()?;
+            if password.chars().count() < 8 {
+                return Err(Failure::usage("password must be at least 8 characters"));
+            }
+            let store = open_storage(config).await?;
+            let mut user = find_user(store.as_ref(), &username).await?;
+            let hash = oauth2_core::password::hash_password(
+                &password,
+                config.settings.password_params,
+                &SystemRandom::new(),
+            )
+            .map_err(Failure::runtime)?;
+            user.password_hash = Some(hash);
+            user.updated_at = now;
+            store.update_user(&user).await.map_err(Failure::runtime)?;
+            let ended = store
+                .delete_user_sessions(&user.id)
+                .await
+                .map_err(Failure::runtime)?;
+            print_json(
+                &json!({ "username": user.username, "password_changed": true, "sessions_ended": ended }),
+            );
+        }
+        UserCommand::Disable { username } => set_enabled(config, &username, false, now).await?,
+        UserCommand::Enable { username } => set_enabled(config, &username, true, now).await?,
     }
+    Ok(())
+}
+
+async fn set_enabled(
+    config: &Config,
+    username: &str,
+    enabled: bool,
+    now: i64,
+) -> Result<(), Failure> {
+    let store = open_storage(config).await?;
+    let mut user = find_user(store.as_ref(), username).await?;
+    user.enabled = enabled;
+    user.updated_at = now;
+    store.update_user(&user).await.map_err(Failure::runtime)?;
+    if !enabled {
+        store
+            .delete_user_sessions(&user.id)
+            .await
+            .map_err(Failure::runtime)?;
+    }
+    print_json(&user_json(&user));
+    Ok(())
 }
 
 fn user_json(u: &User) -> Value {

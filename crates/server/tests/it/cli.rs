@@ -667,3 +667,60 @@ fn an_unreachable_database_is_exit_code_1_and_one_line_without_a_panic() {
         );
     }
 }
+
+both!(
+    user_list_set_password_and_disable_change_who_can_sign_in,
+    &[],
+    |app: TestApp| async move {
+        use oauth2_core::client::{AuthMethod, GrantType};
+        let cli = Cli::for_app(&app);
+        app.create_user("dave", "first-password").await;
+        let client = app
+            .create_client(
+                &[GrantType::Password],
+                "",
+                AuthMethod::ClientSecretBasic,
+                &[],
+            )
+            .await;
+        let grant = |pw: &str| format!("grant_type=password&username=dave&password={pw}");
+        let list = cli.run(&["user", "list"]).await.json();
+        assert!(
+            list.as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["username"] == "dave")
+        );
+        assert!(!list.to_string().contains("argon2"), "never the hash");
+
+        let out = cli
+            .run_with_stdin(
+                &[
+                    "user",
+                    "set-password",
+                    "--username",
+                    "dave",
+                    "--password-stdin",
+                ],
+                Some("second-password\n"),
+            )
+            .await;
+        assert_eq!(out.json()["password_changed"], true);
+        let (s, _) = app.token_request(&client, &grant("first-password")).await;
+        assert_eq!(s, 400, "the old password no longer works");
+        let (s, _) = app.token_request(&client, &grant("second-password")).await;
+        assert_eq!(s, 200, "the new one does");
+
+        let out = cli.run(&["user", "disable", "--username", "dave"]).await;
+        assert_eq!(out.json()["enabled"], false);
+        let (s, _) = app.token_request(&client, &grant("second-password")).await;
+        assert_eq!(s, 400, "a disabled user cannot sign in");
+        cli.run(&["user", "enable", "--username", "dave"]).await;
+        let (s, _) = app.token_request(&client, &grant("second-password")).await;
+        assert_eq!(s, 200);
+
+        let out = cli.run(&["user", "disable", "--username", "nobody"]).await;
+        assert_eq!(out.code, Some(1));
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+);

@@ -70,3 +70,64 @@ both!(
         }
     }
 );
+
+both!(
+    the_oauth2_crate_runs_the_code_flow_with_pkce_and_refreshes,
+    &[],
+    |app: TestApp| async move {
+        use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl};
+        use oauth2_core::client::{AuthMethod, GrantType};
+        const CB: &str = "https://app.example/cb";
+        app.create_user("alice", "correct horse").await;
+        let client = app
+            .create_client(
+                &[GrantType::AuthorizationCode, GrantType::RefreshToken],
+                "api.read api.write",
+                AuthMethod::ClientSecretBasic,
+                &[CB],
+            )
+            .await;
+        let oauth = BasicClient::new(ClientId::new(client.id.clone()))
+            .set_client_secret(ClientSecret::new(client.secret.clone().unwrap()))
+            .set_auth_uri(AuthUrl::new(app.url("/oauth/authorize")).unwrap())
+            .set_token_uri(TokenUrl::new(app.url("/oauth/token")).unwrap())
+            .set_redirect_uri(RedirectUrl::new(CB.into()).unwrap());
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, csrf) = oauth
+            .authorize_url(CsrfToken::new_random)
+            .add_scope(Scope::new("api.read".into()))
+            .set_pkce_challenge(challenge)
+            .url();
+        let browser = oauth2_testkit::browser::Browser::new(&app);
+        let path = &url.as_str()[app.address.len()..];
+        let page =
+            oauth2_testkit::flow::sign_in_and_allow(&browser, path, "alice", "correct horse").await;
+        assert_eq!(
+            page.location_param("state").as_deref(),
+            Some(csrf.secret().as_str())
+        );
+        let code = page.location_param("code").unwrap();
+        let reqwest_client = app.http.clone();
+        let http_client = |req: HttpRequest| http(reqwest_client.clone(), req);
+        let token = oauth
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&http_client)
+            .await
+            .expect("the oauth2 crate exchanges the code");
+        assert_eq!(token.scopes().unwrap()[0].as_str(), "api.read");
+        let refreshed = oauth
+            .exchange_refresh_token(token.refresh_token().unwrap())
+            .request_async(&http_client)
+            .await
+            .expect("and refreshes");
+        assert_ne!(
+            refreshed.refresh_token().unwrap().secret(),
+            token.refresh_token().unwrap().secret()
+        );
+        let (_, v) = app
+            .introspect(&client, refreshed.access_token().secret())
+            .await;
+        assert_eq!(v["active"], true);
+    }
+);
