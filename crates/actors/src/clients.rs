@@ -72,6 +72,33 @@ pub struct NewClient {
     pub scope: String,
     pub auth_method: AuthMethod,
     pub skip_consent: bool,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// May be granted the `admin` scope.
+    pub admin: bool,
+}
+
+impl NewClient {
+    /// A client with these essentials and nothing else.
+    pub fn new(
+        name: impl Into<String>,
+        grant_types: Vec<GrantType>,
+        scope: impl Into<String>,
+        auth_method: AuthMethod,
+        redirect_uris: Vec<String>,
+    ) -> NewClient {
+        NewClient {
+            name: name.into(),
+            redirect_uris,
+            grant_types,
+            scope: scope.into(),
+            auth_method,
+            skip_consent: false,
+            post_logout_redirect_uris: vec![],
+            metadata: serde_json::Map::new(),
+            admin: false,
+        }
+    }
 }
 
 /// A created client and, for confidential clients, its secret: shown this once, stored only hashed.
@@ -99,6 +126,11 @@ pub async fn create_client(
         .iter()
         .map(|u| RedirectUri::parse(u))
         .collect::<Result<Vec<_>, _>>()?;
+    let post_logout_redirect_uris = new
+        .post_logout_redirect_uris
+        .iter()
+        .map(|u| RedirectUri::parse(u))
+        .collect::<Result<Vec<_>, _>>()?;
     let scope = Scope::parse(&new.scope).map_err(|e| {
         OAuthError::new(oauth2_core::ErrorCode::InvalidClientMetadata, e.description)
     })?;
@@ -120,6 +152,10 @@ pub async fn create_client(
         scope,
         auth_method: new.auth_method,
         skip_consent: new.skip_consent,
+        post_logout_redirect_uris,
+        metadata: new.metadata,
+        registration_token_hash: None,
+        admin: new.admin,
         created_at: now,
         updated_at: now,
     };

@@ -119,6 +119,15 @@ pub struct Client {
     pub auth_method: AuthMethod,
     /// First-party clients skip the consent page.
     pub skip_consent: bool,
+    /// Where RP-initiated logout may send the browser afterwards (OIDC RP-Initiated Logout §3).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Informational RFC 7591 metadata kept as registered (`client_uri`, `logo_uri`, `contacts`,
+    /// `tos_uri`, `policy_uri`, `software_id`, `software_version`).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// RFC 7592: SHA-256 of the registration access token of a dynamically registered client.
+    pub registration_token_hash: Option<String>,
+    /// May be granted the `admin` scope (the admin API).
+    pub admin: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
 }

@@ -172,6 +172,10 @@ mod tests {
             scope: Scope::empty(),
             auth_method: method,
             skip_consent: false,
+            post_logout_redirect_uris: vec![],
+            metadata: Default::default(),
+            registration_token_hash: None,
+            admin: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -305,6 +305,30 @@ pub trait SecretStore: Send + Sync {
     ) -> StoreResult<Vec<u8>>;
 }
 
+/// An initial access token (RFC 7591 §3): lets its holder register clients when the
+/// registration policy is `token`. Stored by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialAccessToken {
+    pub token_hash: String,
+    pub description: String,
+    pub created_at: UnixTime,
+    /// `None`: never expires.
+    pub expires_at: Option<UnixTime>,
+    /// `None`: any number of registrations.
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+}
+
+#[async_trait]
+pub trait RegistrationTokenStore: Send + Sync {
+    async fn create_initial_token(&self, token: &InitialAccessToken) -> StoreResult<()>;
+    /// Counts one use of the token, atomically, if it is unexpired at `now` and has uses left;
+    /// false otherwise (unknown, expired or used up). Concurrent uses never exceed `max_uses`.
+    async fn use_initial_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    async fn list_initial_tokens(&self) -> StoreResult<Vec<InitialAccessToken>>;
+    async fn delete_initial_token(&self, token_hash: &str) -> StoreResult<bool>;
+}
+
 /// Every port together: what the actors hold (as `Arc<dyn Storage>`).
 #[async_trait]
 pub trait Storage:
@@ -318,6 +342,7 @@ pub trait Storage:
     + SessionStore
     + LoginThrottleStore
     + SecretStore
+    + RegistrationTokenStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

@@ -330,14 +330,9 @@ fn new_client(
             })
             .collect::<Result<_, _>>()?
     };
-    Ok(NewClient {
-        name: name.to_owned(),
-        redirect_uris: redirect_uris.to_vec(),
-        grant_types,
-        scope: scope.to_owned(),
-        auth_method,
-        skip_consent,
-    })
+    let mut new = NewClient::new(name, grant_types, scope, auth_method, redirect_uris.to_vec());
+    new.skip_consent = skip_consent;
+    Ok(new)
 }
 
 async fn list_all_clients(store: &dyn Storage) -> Result<Vec<Client>, Failure> {

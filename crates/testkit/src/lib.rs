@@ -157,14 +157,13 @@ impl TestApp {
             self.services.store.as_ref(),
             &SystemRandom::new(),
             oauth2_actors::now(),
-            NewClient {
-                name: "test client".into(),
-                redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
-                grant_types: grant_types.to_vec(),
-                scope: scope.into(),
+            NewClient::new(
+                "test client",
+                grant_types.to_vec(),
+                scope,
                 auth_method,
-                skip_consent: false,
-            },
+                redirect_uris.iter().map(|s| s.to_string()).collect(),
+            ),
         )
         .await
         .expect("client created");
