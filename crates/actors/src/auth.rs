@@ -42,14 +42,28 @@ pub struct ConsentRequest {
 /// What the authorization endpoint does next; the web layer renders each.
 #[derive(Debug)]
 pub enum AuthorizeOutcome {
-    /// Send the browser to the login page, which comes back to `return_to` after.
-    LoginRequired { return_to: String },
+    /// Send the browser to the login page, which comes back to `return_to` after. `force`: show
+    /// the form even to a signed-in user (prompt=login, max_age).
+    LoginRequired {
+        return_to: String,
+        force: bool,
+        login_hint: Option<String>,
+    },
     /// Ask the user; the request is carried in the consent form.
     ConsentRequired(Box<ConsentRequest>),
     /// Redirect to the client (success or a redirectable error), or elsewhere.
     Redirect(String),
     /// The client or redirect URI is wrong: show an error page, never redirect.
     Fatal(OAuthError),
+}
+
+/// `/oauth/authorize?...` for these parameters.
+fn authorize_path(params: &[(&'static str, String)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", authorize::encode(v)))
+        .collect();
+    format!("/oauth/authorize?{}", query.join("&"))
 }
 
 impl Services {
@@ -173,7 +187,7 @@ impl Services {
         Ok(Some(SignedIn { session, user }))
     }
 
-    pub async fn end_session(&self, session_id: &str) -> Result<(), OAuthError> {
+    pub async fn sign_out(&self, session_id: &str) -> Result<(), OAuthError> {
         self.store.delete_session(&hash_secret(session_id)).await?;
         Ok(())
     }
@@ -217,6 +231,19 @@ impl Services {
         }
     }
 
+    fn redirect_error(
+        &self,
+        request: &AuthorizationRequest,
+        code: ErrorCode,
+        description: &'static str,
+    ) -> AuthorizeOutcome {
+        AuthorizeOutcome::Redirect(self.error_redirect(
+            &request.redirect_uri,
+            request.state.as_deref(),
+            &OAuthError::new(code, description),
+        ))
+    }
+
     fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
         let mut params = vec![
             ("error", e.code.as_str()),
@@ -229,12 +256,11 @@ impl Services {
         authorize::redirect_with(redirect_uri, &params)
     }
 
-    /// `GET /oauth/authorize`. `raw_query` is what the browser sent, to come back to after login.
+    /// `GET /oauth/authorize`.
     #[tracing::instrument(skip_all)]
     pub async fn authorize(
         &self,
         params: &Form,
-        raw_query: &str,
         signed_in: Option<&SignedIn>,
         now: UnixTime,
     ) -> AuthorizeOutcome {
@@ -242,13 +268,41 @@ impl Services {
             Ok(v) => v,
             Err(outcome) => return outcome,
         };
-        let Some(signed_in) = signed_in else {
-            return AuthorizeOutcome::LoginRequired {
-                return_to: format!("/oauth/authorize?{raw_query}"),
-            };
+        // OIDC Core §3.1.2.3: a fresh sign-in is needed without a session, with prompt=login,
+        // or when the last sign-in is older than max_age.
+        let stale = |s: &SignedIn| {
+            request
+                .max_age
+                .is_some_and(|max| now - s.session.auth_time > max)
         };
-        let consented = if client.skip_consent {
+        let must_sign_in = match signed_in {
+            None => true,
+            Some(s) => request.prompt.login || stale(s),
+        };
+        if must_sign_in {
+            if request.prompt.none {
+                return self.redirect_error(
+                    &request,
+                    ErrorCode::LoginRequired,
+                    "the user must sign in",
+                );
+            }
+            // Once signed in, `login` is satisfied: the request comes back without it.
+            let mut prompt = request.prompt;
+            prompt.login = false;
+            return AuthorizeOutcome::LoginRequired {
+                return_to: authorize_path(&request.params_with_prompt(prompt)),
+                force: signed_in.is_some(),
+                login_hint: request.login_hint.clone(),
+            };
+        }
+        let Some(signed_in) = signed_in else {
+            return AuthorizeOutcome::Fatal(OAuthError::server_error("no session"));
+        };
+        let consented = if client.skip_consent && !request.prompt.consent {
             true
+        } else if request.prompt.consent {
+            false
         } else {
             match self
                 .store
@@ -260,6 +314,13 @@ impl Services {
             }
         };
         if !consented {
+            if request.prompt.none {
+                return self.redirect_error(
+                    &request,
+                    ErrorCode::ConsentRequired,
+                    "the user must consent",
+                );
+            }
             return AuthorizeOutcome::ConsentRequired(Box::new(ConsentRequest {
                 request,
                 client,
@@ -283,13 +344,10 @@ impl Services {
             Err(outcome) => return outcome,
         };
         let Some(signed_in) = signed_in else {
-            let query: Vec<String> = request
-                .to_params()
-                .iter()
-                .map(|(k, v)| format!("{k}={}", authorize::encode(v)))
-                .collect();
             return AuthorizeOutcome::LoginRequired {
-                return_to: format!("/oauth/authorize?{}", query.join("&")),
+                return_to: authorize_path(&request.to_params()),
+                force: false,
+                login_hint: request.login_hint.clone(),
             };
         };
         if !allow {

@@ -9,6 +9,7 @@
 use crate::services::Services;
 use oauth2_core::client::{Client, GrantType};
 use oauth2_core::form::Form;
+use oauth2_core::oidc::{ID_TOKEN_TYP, IdTokenClaims, at_hash};
 use oauth2_core::pkce;
 use oauth2_core::ports::{AccessTokenRecord, CodeRedemption, RefreshRotation, RefreshToken};
 use oauth2_core::scope::{Scope, grant_scope};
@@ -118,6 +119,7 @@ impl Services {
         scope: &Scope,
         family_id: &str,
         auth_time: Option<UnixTime>,
+        nonce: Option<&str>,
         now: UnixTime,
     ) -> Result<TokenResponse, OAuthError> {
         let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
@@ -135,14 +137,51 @@ impl Services {
             self.revoke_family(family_id, now).await?;
             return Err(OAuthError::invalid_grant("the grant was revoked"));
         }
+        let id_token =
+            self.id_token(client, user_id, scope, &access_token, auth_time, nonce, now)?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.settings.access_token_ttl,
             scope: scope.to_string(),
             refresh_token,
-            id_token: None,
+            id_token,
         })
+    }
+
+    /// An ID token (OIDC Core §2) when the grant includes `openid`.
+    #[allow(clippy::too_many_arguments)]
+    fn id_token(
+        &self,
+        client: &Client,
+        user_id: &str,
+        scope: &Scope,
+        access_token: &str,
+        auth_time: Option<UnixTime>,
+        nonce: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Option<String>, OAuthError> {
+        if !scope.contains("openid") {
+            return Ok(None);
+        }
+        let keys = self.keys.current();
+        let key = keys
+            .signing_key(now)
+            .ok_or_else(|| OAuthError::server_error("no signing key is active"))?;
+        let claims = IdTokenClaims {
+            iss: self.settings.issuer.clone(),
+            sub: user_id.to_owned(),
+            aud: client.client_id.clone(),
+            exp: now + self.settings.access_token_ttl,
+            iat: now,
+            auth_time,
+            nonce: nonce.map(str::to_owned),
+            at_hash: Some(at_hash(access_token, key.algorithm())),
+            azp: client.client_id.clone(),
+        };
+        key.sign_jwt(ID_TOKEN_TYP, &claims)
+            .map(Some)
+            .map_err(OAuthError::server_error)
     }
 
     async fn enabled_user(&self, user_id: &str) -> Result<(), OAuthError> {
@@ -229,6 +268,7 @@ impl Services {
             &redeemed.scope,
             &redeemed.family_id,
             Some(redeemed.auth_time),
+            redeemed.nonce.as_deref(),
             now,
         )
         .await
@@ -294,13 +334,23 @@ impl Services {
             self.revoke_family(&old.family_id, now).await?;
             return Err(invalid());
         }
+        // OIDC Core §12.2: a refreshed ID token keeps the original auth_time and has no nonce.
+        let id_token = self.id_token(
+            client,
+            &user_id,
+            &scope,
+            &access_token,
+            old.auth_time,
+            None,
+            now,
+        )?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.settings.access_token_ttl,
             scope: scope.to_string(),
             refresh_token: Some(value),
-            id_token: None,
+            id_token,
         })
     }
 
@@ -333,7 +383,7 @@ impl Services {
             }
         };
         let family_id = random_token(&self.rng, 16)?;
-        self.issue_grant(client, &user.id, &scope, &family_id, Some(now), now)
+        self.issue_grant(client, &user.id, &scope, &family_id, Some(now), None, now)
             .await
     }
 }

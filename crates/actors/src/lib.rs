@@ -10,6 +10,7 @@ pub mod clients;
 pub mod grants;
 pub mod keys;
 pub mod messages;
+pub mod oidc;
 pub mod services;
 pub mod settings;
 pub mod tokens;

@@ -204,7 +204,7 @@ impl Handler<Logout> for AuthActor {
     type Result = ResponseFuture<Result<(), OAuthError>>;
     fn handle(&mut self, msg: Logout, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        Box::pin(async move { svc.end_session(&msg.0).await })
+        Box::pin(async move { svc.sign_out(&msg.0).await })
     }
 }
 
@@ -213,7 +213,6 @@ impl Handler<Logout> for AuthActor {
 #[rtype(result = "AuthorizeOutcome")]
 pub struct Authorize {
     pub params: Form,
-    pub raw_query: String,
     pub session_id: Option<String>,
 }
 
@@ -244,10 +243,7 @@ impl Handler<Authorize> for AuthActor {
         Box::pin(async move {
             let now = crate::now();
             match signed_in(&svc, msg.session_id.as_deref(), now).await {
-                Ok(user) => {
-                    svc.authorize(&msg.params, &msg.raw_query, user.as_ref(), now)
-                        .await
-                }
+                Ok(user) => svc.authorize(&msg.params, user.as_ref(), now).await,
                 Err(e) => AuthorizeOutcome::Fatal(e),
             }
         })
@@ -266,6 +262,51 @@ impl Handler<Decide> for AuthActor {
                         .await
                 }
                 Err(e) => AuthorizeOutcome::Fatal(e),
+            }
+        })
+    }
+}
+
+/// `GET/POST /oauth/userinfo`: the bearer token.
+#[derive(Message)]
+#[rtype(result = "Result<serde_json::Map<String, serde_json::Value>, OAuthError>")]
+pub struct UserInfo(pub String);
+
+impl Handler<UserInfo> for AuthActor {
+    type Result = ResponseFuture<Result<serde_json::Map<String, serde_json::Value>, OAuthError>>;
+    fn handle(&mut self, msg: UserInfo, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move { svc.userinfo(&msg.0).await })
+    }
+}
+
+/// `GET/POST /oauth/logout` (RP-initiated logout).
+#[derive(Message)]
+#[rtype(result = "crate::oidc::LogoutOutcome")]
+pub struct EndSession {
+    pub params: Form,
+    pub session_id: Option<String>,
+    pub confirmed: bool,
+}
+
+impl Handler<EndSession> for AuthActor {
+    type Result = ResponseFuture<crate::oidc::LogoutOutcome>;
+    fn handle(&mut self, msg: EndSession, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            match signed_in(&svc, msg.session_id.as_deref(), now).await {
+                Ok(user) => {
+                    svc.end_session(
+                        &msg.params,
+                        user.as_ref(),
+                        msg.session_id.as_deref(),
+                        msg.confirmed,
+                        now,
+                    )
+                    .await
+                }
+                Err(e) => crate::oidc::LogoutOutcome::Fatal(e),
             }
         })
     }

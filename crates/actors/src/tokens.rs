@@ -105,7 +105,11 @@ impl Services {
     }
 
     /// Verifies one of our JWT access tokens: signature, `typ`, issuer, expiry. Not the deny list.
-    fn verify_access_token(&self, token: &str, now: UnixTime) -> Option<AccessTokenClaims> {
+    pub(crate) fn verify_access_token(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Option<AccessTokenClaims> {
         if !looks_like_jwt(token) {
             return None;
         }

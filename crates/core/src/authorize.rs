@@ -4,6 +4,7 @@
 use crate::client::{Client, GrantType};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::Form;
+use crate::oidc::Prompt;
 use crate::pkce;
 use crate::scope::{Scope, grant_scope};
 
@@ -18,6 +19,12 @@ pub struct AuthorizationRequest {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<pkce::Method>,
     pub nonce: Option<String>,
+    /// OIDC `prompt`.
+    pub prompt: Prompt,
+    /// OIDC `max_age`: the longest time since the user last signed in, in seconds.
+    pub max_age: Option<i64>,
+    /// OIDC `login_hint`: prefills the username.
+    pub login_hint: Option<String>,
 }
 
 /// Why a request failed, and therefore where the answer goes.
@@ -106,11 +113,32 @@ pub fn validate(
             "the client is not registered for the authorization_code grant",
         )));
     }
-    if query.contains("request") || query.contains("request_uri") {
-        return Err(redirect(OAuthError::invalid_request(
+    if query.contains("request") {
+        return Err(redirect(OAuthError::new(
+            ErrorCode::RequestNotSupported,
             "request objects are not supported",
         )));
     }
+    if query.contains("request_uri") {
+        return Err(redirect(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        )));
+    }
+    let prompt = Prompt::parse(query.get("prompt"))
+        .map_err(|why| redirect(OAuthError::invalid_request(why)))?;
+    let max_age = match query.get("max_age") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            redirect(OAuthError::invalid_request(
+                "max_age must be a number of seconds",
+            ))
+        })?),
+    };
+    let login_hint = query
+        .get("login_hint")
+        .filter(|h| h.len() <= 256)
+        .map(str::to_owned);
     if let Some(mode) = query.get("response_mode")
         && mode != "query"
     {
@@ -162,6 +190,9 @@ pub fn validate(
         code_challenge,
         code_challenge_method,
         nonce,
+        prompt,
+        max_age,
+        login_hint,
     })
 }
 
@@ -169,6 +200,20 @@ impl AuthorizationRequest {
     /// The request as query parameters, to carry it through the login and consent pages without
     /// keeping it in server memory. Validated again when it comes back.
     pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        self.params_with_prompt(self.prompt)
+    }
+
+    /// The request as query parameters, with `prompt` replaced (after a fresh sign-in, `login` has
+    /// been satisfied and must not send the user round again).
+    pub fn params_with_prompt(&self, prompt: Prompt) -> Vec<(&'static str, String)> {
+        let me = AuthorizationRequest {
+            prompt,
+            ..self.clone()
+        };
+        me.params()
+    }
+
+    fn params(&self) -> Vec<(&'static str, String)> {
         let mut p = vec![
             ("response_type", "code".to_owned()),
             ("client_id", self.client_id.clone()),
@@ -184,6 +229,15 @@ impl AuthorizationRequest {
         }
         if let Some(n) = &self.nonce {
             p.push(("nonce", n.clone()));
+        }
+        if let Some(v) = self.prompt.to_param() {
+            p.push(("prompt", v));
+        }
+        if let Some(m) = self.max_age {
+            p.push(("max_age", m.to_string()));
+        }
+        if let Some(h) = &self.login_hint {
+            p.push(("login_hint", h.clone()));
         }
         p.retain(|(_, v)| !v.is_empty());
         p

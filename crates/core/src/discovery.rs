@@ -42,6 +42,25 @@ pub struct ServerMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// RFC 9068 access tokens are signed with this algorithm.
     pub access_token_signing_alg_values_supported: Vec<&'static str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub openid: Option<OpenIdMetadata>,
+}
+
+/// The OpenID Provider fields (OIDC Discovery §3), present when the code flow is served.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenIdMetadata {
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub prompt_values_supported: Vec<&'static str>,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    /// Defaults to true when absent (OIDC Discovery §3), so it is stated.
+    pub request_uri_parameter_supported: bool,
+    pub userinfo_signing_alg_values_supported: Vec<&'static str>,
 }
 
 impl ServerMetadata {
@@ -61,7 +80,22 @@ impl ServerMetadata {
             token_endpoint: url("/oauth/token"),
             jwks_uri: url("/.well-known/jwks.json"),
             registration_endpoint: c.registration_enabled.then(|| url("/clients/register")),
-            scopes_supported: c.scopes.clone(),
+            scopes_supported: if code_flow {
+                let mut s: Vec<String> = crate::oidc::STANDARD_SCOPES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                s.extend(
+                    c.scopes
+                        .iter()
+                        .filter(|x| !s.contains(x))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                s
+            } else {
+                c.scopes.clone()
+            },
             response_types_supported: if code_flow { vec!["code"] } else { vec![] },
             grant_types_supported: c.grant_types.iter().map(|g| g.as_str()).collect(),
             token_endpoint_auth_methods_supported: c
@@ -84,6 +118,19 @@ impl ServerMetadata {
             },
             authorization_response_iss_parameter_supported: code_flow,
             access_token_signing_alg_values_supported: vec![c.signing_alg.as_str()],
+            openid: code_flow.then(|| OpenIdMetadata {
+                userinfo_endpoint: url("/oauth/userinfo"),
+                end_session_endpoint: url("/oauth/logout"),
+                subject_types_supported: vec!["public"],
+                id_token_signing_alg_values_supported: vec![c.signing_alg.as_str()],
+                claims_supported: crate::oidc::CLAIMS_SUPPORTED.to_vec(),
+                response_modes_supported: vec!["query"],
+                prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+                claims_parameter_supported: false,
+                request_parameter_supported: false,
+                request_uri_parameter_supported: false,
+                userinfo_signing_alg_values_supported: vec![],
+            }),
         }
     }
 }

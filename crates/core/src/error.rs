@@ -34,6 +34,14 @@ pub enum ErrorCode {
     InsufficientScope,
     /// RFC 7591 §3.2.2.
     InvalidRedirectUri,
+    /// OIDC Core §3.1.2.6: `prompt=none` but the user must sign in.
+    LoginRequired,
+    /// OIDC Core §3.1.2.6: `prompt=none` but the user must consent.
+    ConsentRequired,
+    /// OIDC Core §3.1.2.6: request objects (`request`) are not supported.
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6: `request_uri` is not supported.
+    RequestUriNotSupported,
     /// RFC 7591 §3.2.2.
     InvalidClientMetadata,
 }
@@ -55,6 +63,10 @@ impl ErrorCode {
             ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::InsufficientScope => "insufficient_scope",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
         }
     }

@@ -330,7 +330,13 @@ fn new_client(
             })
             .collect::<Result<_, _>>()?
     };
-    let mut new = NewClient::new(name, grant_types, scope, auth_method, redirect_uris.to_vec());
+    let mut new = NewClient::new(
+        name,
+        grant_types,
+        scope,
+        auth_method,
+        redirect_uris.to_vec(),
+    );
     new.skip_consent = skip_consent;
     Ok(new)
 }

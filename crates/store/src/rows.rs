@@ -6,7 +6,8 @@
 use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
-    AuthorizationCode, Consent, RefreshToken, Session, StoreError, StoreResult, StoredKey, User,
+    AuthorizationCode, Consent, InitialAccessToken, RefreshToken, Session, StoreError, StoreResult,
+    StoredKey, User,
 };
 use oauth2_core::scope::Scope;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -37,7 +38,8 @@ fn corrupt(column: &str, why: impl Display) -> StoreError {
 macro_rules! client_columns {
     () => {
         "client_id, secret_hash, name, redirect_uris, grant_types, scope, auth_method, \
-         skip_consent, created_at, updated_at"
+         skip_consent, post_logout_redirect_uris, metadata, registration_token_hash, admin, \
+         created_at, updated_at"
     };
 }
 macro_rules! user_columns {
@@ -72,9 +74,14 @@ macro_rules! session_columns {
         "id_hash, user_id, auth_time, created_at, last_seen_at, expires_at"
     };
 }
+macro_rules! initial_token_columns {
+    () => {
+        "token_hash, description, created_at, expires_at, max_uses, uses"
+    };
+}
 pub(crate) use {
-    client_columns, code_columns, consent_columns, key_columns, refresh_columns, session_columns,
-    user_columns,
+    client_columns, code_columns, consent_columns, initial_token_columns, key_columns,
+    refresh_columns, session_columns, user_columns,
 };
 
 /// Typed, named access to a row's columns, with sqlx's errors already mapped. Implemented once
@@ -137,6 +144,21 @@ fn decode_list<T, E: Display>(
         .collect()
 }
 
+/// A client's informational metadata, stored as one JSON object.
+pub(crate) fn encode_metadata(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> StoreResult<String> {
+    serde_json::to_string(metadata)
+        .map_err(|e| StoreError::Backend(format!("cannot encode client metadata as JSON: {e}")))
+}
+
+fn decode_metadata(
+    row: &impl Columns,
+    column: &str,
+) -> StoreResult<serde_json::Map<String, serde_json::Value>> {
+    serde_json::from_str(&row.text(column)?).map_err(|e| corrupt(column, e))
+}
+
 fn scope(row: &impl Columns, column: &str) -> StoreResult<Scope> {
     Scope::parse(&row.text(column)?).map_err(|e| corrupt(column, e))
 }
@@ -160,6 +182,14 @@ pub(crate) fn client(row: &impl Columns) -> StoreResult<Client> {
         scope: scope(row, "scope")?,
         auth_method: parsed::<AuthMethod>(row, "auth_method")?,
         skip_consent: row.flag("skip_consent")?,
+        post_logout_redirect_uris: decode_list(
+            row,
+            "post_logout_redirect_uris",
+            RedirectUri::parse,
+        )?,
+        metadata: decode_metadata(row, "metadata")?,
+        registration_token_hash: row.opt_text("registration_token_hash")?,
+        admin: row.flag("admin")?,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,
     })
@@ -239,6 +269,23 @@ pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
         created_at: row.int("created_at")?,
         last_seen_at: row.int("last_seen_at")?,
         expires_at: row.int("expires_at")?,
+    })
+}
+
+pub(crate) fn initial_token(row: &impl Columns) -> StoreResult<InitialAccessToken> {
+    let count = |column: &str, n: i64| {
+        u32::try_from(n).map_err(|_| corrupt(column, format!("{n} is not a count of uses")))
+    };
+    Ok(InitialAccessToken {
+        token_hash: row.text("token_hash")?,
+        description: row.text("description")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.opt_int("expires_at")?,
+        max_uses: row
+            .opt_int("max_uses")?
+            .map(|n| count("max_uses", n))
+            .transpose()?,
+        uses: count("uses", row.int("uses")?)?,
     })
 }
 

@@ -8,8 +8,8 @@
 use crate::migrate::{Migration, warn_if_newer};
 use crate::redact_url;
 use crate::rows::{
-    self, client_columns, code_columns, consent_columns, db_err, encode_list, key_columns,
-    refresh_columns, session_columns, user_columns,
+    self, client_columns, code_columns, consent_columns, db_err, encode_list, encode_metadata,
+    initial_token_columns, key_columns, refresh_columns, session_columns, user_columns,
 };
 use async_trait::async_trait;
 use oauth2_core::UnixTime;
@@ -17,9 +17,9 @@ use oauth2_core::client::Client;
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
     AccessTokenRecord, AccessTokenStore, AuthorizationCode, AuthorizationCodeStore, ClientStore,
-    CodeRedemption, Consent, ConsentStore, LoginThrottleStore, RefreshRotation, RefreshToken,
-    RefreshTokenStore, SecretStore, Session, SessionStore, SigningKeyStore, Storage, StoreError,
-    StoreResult, StoredKey, User, UserStore,
+    CodeRedemption, Consent, ConsentStore, InitialAccessToken, LoginThrottleStore, RefreshRotation,
+    RefreshToken, RefreshTokenStore, RegistrationTokenStore, SecretStore, Session, SessionStore,
+    SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
 };
 use sqlx::Sqlite;
 use sqlx::sqlite::{
@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         description: "sessions, login throttling and server secrets",
         sql: include_str!("../migrations/sqlite/0002_sessions.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "client metadata, admin clients and initial access tokens",
+        sql: include_str!("../migrations/sqlite/0003_client_metadata.sql"),
     },
 ];
 
@@ -134,7 +139,7 @@ impl ClientStore for SqliteStore {
         sqlx::query(concat!(
             "INSERT INTO clients (",
             client_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(c.client_id.as_str())
         .bind(c.secret_hash.as_deref())
@@ -144,6 +149,12 @@ impl ClientStore for SqliteStore {
         .bind(c.scope.to_string())
         .bind(c.auth_method.as_str())
         .bind(c.skip_consent)
+        .bind(encode_list(
+            c.post_logout_redirect_uris.iter().map(|u| u.as_str()),
+        )?)
+        .bind(encode_metadata(&c.metadata)?)
+        .bind(c.registration_token_hash.as_deref())
+        .bind(c.admin)
         .bind(c.created_at)
         .bind(c.updated_at)
         .execute(&self.pool)
@@ -185,7 +196,9 @@ impl ClientStore for SqliteStore {
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE clients SET secret_hash = $2, name = $3, redirect_uris = $4, \
-             grant_types = $5, scope = $6, auth_method = $7, skip_consent = $8, updated_at = $9 \
+             grant_types = $5, scope = $6, auth_method = $7, skip_consent = $8, \
+             post_logout_redirect_uris = $9, metadata = $10, registration_token_hash = $11, \
+             admin = $12, updated_at = $13 \
              WHERE client_id = $1",
         )
         .bind(c.client_id.as_str())
@@ -196,6 +209,12 @@ impl ClientStore for SqliteStore {
         .bind(c.scope.to_string())
         .bind(c.auth_method.as_str())
         .bind(c.skip_consent)
+        .bind(encode_list(
+            c.post_logout_redirect_uris.iter().map(|u| u.as_str()),
+        )?)
+        .bind(encode_metadata(&c.metadata)?)
+        .bind(c.registration_token_hash.as_deref())
+        .bind(c.admin)
         .bind(c.updated_at)
         .execute(&self.pool)
         .await
@@ -821,6 +840,66 @@ impl SecretStore for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(db_err)
+    }
+}
+
+#[async_trait]
+impl RegistrationTokenStore for SqliteStore {
+    async fn create_initial_token(&self, t: &InitialAccessToken) -> StoreResult<()> {
+        sqlx::query(concat!(
+            "INSERT INTO initial_access_tokens (",
+            initial_token_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(t.token_hash.as_str())
+        .bind(t.description.as_str())
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.max_uses.map(i64::from))
+        .bind(i64::from(t.uses))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn use_initial_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        // One statement, so one atomic step: SQLite has one writer at a time, and each
+        // concurrent use sees the count the previous one left.
+        let done = sqlx::query(
+            "UPDATE initial_access_tokens SET uses = uses + 1 \
+             WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) \
+             AND (max_uses IS NULL OR uses < max_uses)",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_initial_tokens(&self) -> StoreResult<Vec<InitialAccessToken>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            initial_token_columns!(),
+            " FROM initial_access_tokens ORDER BY created_at, token_hash"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::initial_token)
+        .collect()
+    }
+
+    async fn delete_initial_token(&self, token_hash: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM initial_access_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() > 0)
     }
 }
 

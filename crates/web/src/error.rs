@@ -39,7 +39,11 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::UnsupportedResponseType
         | ErrorCode::UnsupportedTokenType
         | ErrorCode::InvalidRedirectUri
-        | ErrorCode::InvalidClientMetadata => StatusCode::BAD_REQUEST,
+        | ErrorCode::InvalidClientMetadata
+        | ErrorCode::LoginRequired
+        | ErrorCode::ConsentRequired
+        | ErrorCode::RequestNotSupported
+        | ErrorCode::RequestUriNotSupported => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::AccessDenied | ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,7 +89,11 @@ impl ResponseError for HttpError {
             | ErrorCode::TemporarilyUnavailable
             | ErrorCode::UnsupportedTokenType
             | ErrorCode::InvalidRedirectUri
-            | ErrorCode::InvalidClientMetadata => {}
+            | ErrorCode::InvalidClientMetadata
+            | ErrorCode::LoginRequired
+            | ErrorCode::ConsentRequired
+            | ErrorCode::RequestNotSupported
+            | ErrorCode::RequestUriNotSupported => {}
         }
         res.json(ErrorBody {
             error: e.code.as_str(),

@@ -57,6 +57,16 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
                 .route(web::post().to(routes::auth::login_post)),
         )
         .route("/auth/logout", web::post().to(routes::auth::logout_post))
+        .service(
+            web::resource("/oauth/userinfo")
+                .route(web::get().to(routes::auth::userinfo))
+                .route(web::post().to(routes::auth::userinfo)),
+        )
+        .service(
+            web::resource("/oauth/logout")
+                .route(web::get().to(routes::auth::logout_endpoint))
+                .route(web::post().to(routes::auth::logout_endpoint)),
+        )
         .route("/static/style.css", web::get().to(routes::auth::style_get))
         .route("/health", web::get().to(routes::health::health_get))
         .route("/ready", web::get().to(routes::health::ready_get));

@@ -41,6 +41,15 @@ pub struct ConsentPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub client_name: Option<&'a str>,
+    pub username: &'a str,
+    pub params: &'a [(String, String)],
+    pub csrf_token: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
     pub title: &'a str,

@@ -7,7 +7,10 @@ use oauth2::{
 use oauth2_testkit::TestApp;
 
 /// The `oauth2` crate's HTTP client interface, served by reqwest 0.13.
-async fn http(client: reqwest::Client, req: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
+pub async fn http(
+    client: reqwest::Client,
+    req: HttpRequest,
+) -> Result<HttpResponse, reqwest::Error> {
     let (parts, body) = req.into_parts();
     let mut builder = client
         .request(parts.method, parts.uri.to_string())

@@ -38,6 +38,7 @@ mod introspection;
 mod keys;
 mod login;
 mod malformed;
+mod oidc;
 mod password;
 mod refresh;
 mod revocation;

@@ -5,11 +5,14 @@
 //! runs everywhere.
 
 use crate::fixtures::{
-    NOW, access, client, code, consent, key, public_client, refresh, scope, session, user,
+    NOW, access, client, code, consent, initial_token, key, public_client, refresh,
+    registered_client, scope, session, user,
 };
 use oauth2_core::client::{AuthMethod, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
-use oauth2_core::ports::{CodeRedemption, RefreshRotation, Storage, StoreError};
+use oauth2_core::ports::{
+    CodeRedemption, InitialAccessToken, RefreshRotation, Storage, StoreError,
+};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
@@ -23,8 +26,10 @@ macro_rules! conformance_suite {
             migrating_twice_applies_nothing_the_second_time,
             concurrent_migrations_apply_each_version_once,
             a_client_reads_back_exactly_as_created,
+            a_registered_clients_logout_uris_metadata_token_hash_and_admin_flag_read_back_exactly,
             creating_a_client_with_a_taken_id_is_a_conflict,
             updating_a_client_replaces_all_but_its_id_and_creation_time,
+            updating_a_client_sets_and_clears_its_registration_metadata,
             listing_clients_pages_in_id_order_without_gaps_or_repeats,
             deleting_a_client_removes_its_codes_tokens_and_consents,
             a_user_reads_back_by_id_and_by_username,
@@ -63,6 +68,13 @@ macro_rules! conformance_suite {
             purging_login_failures_deletes_only_those_before_the_cutoff,
             the_first_secret_stored_under_a_name_is_returned_to_every_later_caller,
             eight_concurrent_first_calls_for_a_secret_all_get_the_same_bytes,
+            initial_tokens_read_back_exactly_and_are_listed_in_creation_order,
+            creating_an_initial_token_with_a_taken_hash_is_a_conflict,
+            an_initial_token_is_accepted_until_its_expiry_and_refused_from_then_on,
+            an_initial_token_is_refused_once_its_uses_are_spent_and_counts_each_use,
+            an_unknown_initial_token_is_refused,
+            eight_concurrent_uses_of_a_three_use_token_give_exactly_three_successes,
+            a_deleted_initial_token_is_refused_and_others_are_kept,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -88,7 +100,7 @@ fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
 // Migrations and health.
 
 pub async fn migrating_twice_applies_nothing_the_second_time(db: Db) {
-    assert_eq!(db.migrate().await.unwrap(), vec![1, 2]);
+    assert_eq!(db.migrate().await.unwrap(), vec![1, 2, 3]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
     db.ping().await.unwrap();
     assert!(matches!(db.backend(), "sqlite" | "postgres"));
@@ -110,7 +122,7 @@ pub async fn concurrent_migrations_apply_each_version_once(db: Db) {
         applied.extend(task.await.unwrap());
     }
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2]);
+    assert_eq!(applied, vec![1, 2, 3]);
 }
 
 // Clients.
@@ -125,6 +137,24 @@ pub async fn a_client_reads_back_exactly_as_created(db: Db) {
     assert_eq!(db.get_client("app").await.unwrap(), Some(confidential));
     assert_eq!(db.get_client("spa").await.unwrap(), Some(public));
     assert_eq!(db.get_client("nobody").await.unwrap(), None);
+}
+
+pub async fn a_registered_clients_logout_uris_metadata_token_hash_and_admin_flag_read_back_exactly(
+    db: Db,
+) {
+    migrated(&db).await;
+    let registered = registered_client("dyn");
+    db.create_client(&registered).await.unwrap();
+
+    let stored = db.get_client("dyn").await.unwrap().unwrap();
+
+    assert_eq!(stored, registered);
+    assert_eq!(stored.metadata["contacts"][1], "Zoë <z@example.com>");
+    assert_eq!(
+        db.list_clients(None, 10).await.unwrap(),
+        vec![registered],
+        "listing reads the same columns"
+    );
 }
 
 pub async fn creating_a_client_with_a_taken_id_is_a_conflict(db: Db) {
@@ -162,6 +192,24 @@ pub async fn updating_a_client_replaces_all_but_its_id_and_creation_time(db: Db)
         }
     );
     assert!(!db.update_client(&client("nobody")).await.unwrap());
+}
+
+pub async fn updating_a_client_sets_and_clears_its_registration_metadata(db: Db) {
+    migrated(&db).await;
+    db.create_client(&client("app")).await.unwrap();
+
+    assert!(db.update_client(&registered_client("app")).await.unwrap());
+    assert_eq!(
+        db.get_client("app").await.unwrap(),
+        Some(registered_client("app"))
+    );
+
+    assert!(db.update_client(&client("app")).await.unwrap());
+    let cleared = db.get_client("app").await.unwrap().unwrap();
+    assert_eq!(cleared, client("app"));
+    assert!(cleared.post_logout_redirect_uris.is_empty() && cleared.metadata.is_empty());
+    assert_eq!(cleared.registration_token_hash, None);
+    assert!(!cleared.admin);
 }
 
 pub async fn listing_clients_pages_in_id_order_without_gaps_or_repeats(db: Db) {
@@ -1248,17 +1296,181 @@ pub async fn eight_concurrent_first_calls_for_a_secret_all_get_the_same_bytes(db
     );
 }
 
+// Initial access tokens (RFC 7591 §3).
+
+pub async fn initial_tokens_read_back_exactly_and_are_listed_in_creation_order(db: Db) {
+    migrated(&db).await;
+    let later = InitialAccessToken {
+        created_at: NOW + 5,
+        ..initial_token("b-later", Some(NOW + 3600), Some(10))
+    };
+    let unlimited = initial_token("c-unlimited", None, None);
+    let first = InitialAccessToken {
+        created_at: NOW - 5,
+        ..initial_token("z-first", Some(NOW + 60), Some(1))
+    };
+    for t in [&later, &unlimited, &first] {
+        db.create_initial_token(t).await.unwrap();
+    }
+
+    assert_eq!(
+        db.list_initial_tokens().await.unwrap(),
+        vec![first, unlimited.clone(), later]
+    );
+    assert!(db.use_initial_token("c-unlimited", NOW).await.unwrap());
+    let listed = db.list_initial_tokens().await.unwrap();
+    assert_eq!(
+        listed[1],
+        InitialAccessToken {
+            uses: 1,
+            ..unlimited
+        }
+    );
+}
+
+pub async fn creating_an_initial_token_with_a_taken_hash_is_a_conflict(db: Db) {
+    migrated(&db).await;
+    let original = initial_token("t", None, Some(3));
+    db.create_initial_token(&original).await.unwrap();
+
+    let again = db
+        .create_initial_token(&initial_token("t", Some(NOW), None))
+        .await;
+
+    assert!(is_conflict(again));
+    assert_eq!(db.list_initial_tokens().await.unwrap(), vec![original]);
+}
+
+pub async fn an_initial_token_is_accepted_until_its_expiry_and_refused_from_then_on(db: Db) {
+    migrated(&db).await;
+    db.create_initial_token(&initial_token("t", Some(NOW + 10), None))
+        .await
+        .unwrap();
+
+    assert!(db.use_initial_token("t", NOW).await.unwrap());
+    assert!(db.use_initial_token("t", NOW + 9).await.unwrap());
+    // `expires_at` is the first second it no longer works.
+    assert!(!db.use_initial_token("t", NOW + 10).await.unwrap());
+    assert!(!db.use_initial_token("t", NOW + 1000).await.unwrap());
+
+    let listed = db.list_initial_tokens().await.unwrap();
+    assert_eq!(listed[0].uses, 2, "refused uses are not counted");
+}
+
+pub async fn an_initial_token_is_refused_once_its_uses_are_spent_and_counts_each_use(db: Db) {
+    migrated(&db).await;
+    db.create_initial_token(&initial_token("two", None, Some(2)))
+        .await
+        .unwrap();
+    db.create_initial_token(&initial_token("unlimited", None, None))
+        .await
+        .unwrap();
+    db.create_initial_token(&initial_token("none", None, Some(0)))
+        .await
+        .unwrap();
+
+    assert!(db.use_initial_token("two", NOW).await.unwrap());
+    assert!(db.use_initial_token("two", NOW).await.unwrap());
+    assert!(!db.use_initial_token("two", NOW).await.unwrap());
+    assert!(!db.use_initial_token("none", NOW).await.unwrap());
+    for _ in 0..5 {
+        assert!(db.use_initial_token("unlimited", NOW).await.unwrap());
+    }
+
+    let uses: Vec<(String, u32)> = db
+        .list_initial_tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.token_hash, t.uses))
+        .collect();
+    assert_eq!(
+        uses,
+        vec![
+            ("none".to_owned(), 0),
+            ("two".to_owned(), 2),
+            ("unlimited".to_owned(), 5)
+        ]
+    );
+}
+
+pub async fn an_unknown_initial_token_is_refused(db: Db) {
+    migrated(&db).await;
+    db.create_initial_token(&initial_token("t", None, None))
+        .await
+        .unwrap();
+
+    assert!(!db.use_initial_token("T", NOW).await.unwrap());
+    assert!(!db.use_initial_token("", NOW).await.unwrap());
+    assert!(!db.use_initial_token("t%", NOW).await.unwrap());
+}
+
+pub async fn eight_concurrent_uses_of_a_three_use_token_give_exactly_three_successes(db: Db) {
+    migrated(&db).await;
+    db.create_initial_token(&initial_token("t", Some(NOW + 60), Some(3)))
+        .await
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                db.use_initial_token("t", NOW).await.unwrap()
+            })
+        })
+        .collect();
+    let mut successes = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            successes += 1;
+        }
+    }
+
+    assert_eq!(successes, 3);
+    assert_eq!(db.list_initial_tokens().await.unwrap()[0].uses, 3);
+}
+
+pub async fn a_deleted_initial_token_is_refused_and_others_are_kept(db: Db) {
+    migrated(&db).await;
+    db.create_initial_token(&initial_token("gone", None, None))
+        .await
+        .unwrap();
+    db.create_initial_token(&initial_token("kept", None, None))
+        .await
+        .unwrap();
+
+    assert!(db.delete_initial_token("gone").await.unwrap());
+    assert!(!db.delete_initial_token("gone").await.unwrap());
+
+    assert!(!db.use_initial_token("gone", NOW).await.unwrap());
+    assert!(db.use_initial_token("kept", NOW).await.unwrap());
+    let listed = db.list_initial_tokens().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].token_hash, "kept");
+}
+
 // Upgrades.
 
+/// The row of `client("app")` as a deployment at version 1 holds it (written with the columns
+/// 0001 made, so valid SQL on both backends).
+pub const VERSION_1_CLIENT_ROW: &str = r#"INSERT INTO clients (client_id, secret_hash, name,
+    redirect_uris, grant_types, scope, auth_method, skip_consent, created_at, updated_at)
+    VALUES ('app', 'secret-hash-of-app', 'Client app',
+    '["https://app.example.com/cb?x=1&y=\"2\"","com.example.app:/oauth2redirect"]',
+    '["authorization_code","refresh_token"]', 'openid profile api:read', 'client_secret_basic',
+    FALSE, 1699999900, 1699999950)"#;
+
 /// Not in the list: each backend brings the database to version 1 with raw SQL (the state of a
-/// deployment made before 0002 existed), then calls this.
-pub async fn a_database_at_version_1_is_migrated_to_version_2_only_and_keeps_its_data(db: Db) {
-    db.create_client(&client("app")).await.unwrap();
+/// deployment made before 0002 existed) and inserts [`VERSION_1_CLIENT_ROW`], then calls this.
+pub async fn a_database_at_version_1_is_migrated_from_version_2_on_and_keeps_its_data(db: Db) {
     db.create_user(&user("u-1", "alice")).await.unwrap();
 
-    assert_eq!(db.migrate().await.unwrap(), vec![2]);
+    assert_eq!(db.migrate().await.unwrap(), vec![2, 3]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
 
+    // The columns 0003 added hold their defaults.
     assert_eq!(db.get_client("app").await.unwrap(), Some(client("app")));
     db.create_session(&session("s-1", "u-1")).await.unwrap();
     assert_eq!(
@@ -1273,4 +1485,8 @@ pub async fn a_database_at_version_1_is_migrated_to_version_2_only_and_keeps_its
             .unwrap(),
         b"k"
     );
+    db.create_initial_token(&initial_token("t", None, Some(1)))
+        .await
+        .unwrap();
+    assert!(db.use_initial_token("t", NOW).await.unwrap());
 }

@@ -4,7 +4,8 @@ use oauth2_core::UnixTime;
 use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
-    AccessTokenRecord, AuthorizationCode, Consent, RefreshToken, Session, Storage, StoredKey, User,
+    AccessTokenRecord, AuthorizationCode, Consent, InitialAccessToken, RefreshToken, Session,
+    Storage, StoredKey, User,
 };
 use oauth2_core::scope::Scope;
 use std::path::{Path, PathBuf};
@@ -103,8 +104,32 @@ pub fn client(client_id: &str) -> Client {
         scope: scope("openid profile api:read"),
         auth_method: AuthMethod::ClientSecretBasic,
         skip_consent: false,
+        post_logout_redirect_uris: vec![],
+        metadata: serde_json::Map::new(),
+        registration_token_hash: None,
+        admin: false,
         created_at: NOW - 100,
         updated_at: NOW - 50,
+    }
+}
+
+/// A dynamically registered client with every optional field set, unusual characters included.
+pub fn registered_client(client_id: &str) -> Client {
+    let metadata = serde_json::json!({
+        "client_uri": "https://app.example.com/",
+        "logo_uri": "https://app.example.com/logo.png?size=\"64\"",
+        "contacts": ["ops@example.com", "Zoë <z@example.com>"],
+        "software_version": "1.2.3",
+    });
+    Client {
+        post_logout_redirect_uris: vec![
+            RedirectUri::parse("https://app.example.com/bye?x=1&y=\"2\"").unwrap(),
+            RedirectUri::parse("http://127.0.0.1:9000/bye").unwrap(),
+        ],
+        metadata: metadata.as_object().unwrap().clone(),
+        registration_token_hash: Some(format!("registration-token-hash-of-{client_id}")),
+        admin: true,
+        ..client(client_id)
     }
 }
 
@@ -208,5 +233,21 @@ pub fn session(id_hash: &str, user_id: &str) -> Session {
         created_at: NOW - 5,
         last_seen_at: NOW,
         expires_at: NOW + 3600,
+    }
+}
+
+/// An initial access token made at `NOW`, unused.
+pub fn initial_token(
+    token_hash: &str,
+    expires_at: Option<UnixTime>,
+    max_uses: Option<u32>,
+) -> InitialAccessToken {
+    InitialAccessToken {
+        token_hash: token_hash.to_owned(),
+        description: format!("for {token_hash}, «quoted» \"too\""),
+        created_at: NOW,
+        expires_at,
+        max_uses,
+        uses: 0,
     }
 }

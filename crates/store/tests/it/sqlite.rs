@@ -93,7 +93,7 @@ async fn both_sqlite_url_forms_open_the_same_file() {
 #[tokio::test]
 async fn an_in_memory_sqlite_database_lives_as_long_as_its_store() {
     let store = oauth2_store::open("sqlite::memory:", 8).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3]);
     store.create_client(&client("app")).await.unwrap();
 
     // Several operations at once share the one connection rather than fail.
@@ -123,17 +123,17 @@ async fn two_sqlite_instances_migrating_one_file_at_once_apply_each_version_once
     let mut applied = from_a.unwrap();
     applied.extend(from_b.unwrap());
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2]);
+    assert_eq!(applied, vec![1, 2, 3]);
 }
 
 #[tokio::test]
-async fn a_sqlite_database_at_version_1_is_migrated_to_version_2_only() {
+async fn a_sqlite_database_at_version_1_is_migrated_from_version_2_on_and_keeps_its_data() {
     let Some(db) = fresh_sqlite().await else {
         return;
     };
     let store = SqliteStore::connect(&db.url, 1).await.unwrap();
     // What a deployment made before 0002 existed holds: 0001 applied and recorded, as the
-    // runner does it.
+    // runner does it, and a client in the columns 0001 made.
     sqlx::raw_sql(
         "CREATE TABLE schema_migrations (\
          version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, \
@@ -153,8 +153,12 @@ async fn a_sqlite_database_at_version_1_is_migrated_to_version_2_only() {
     .execute(store.pool())
     .await
     .unwrap();
+    sqlx::raw_sql(conformance::VERSION_1_CLIENT_ROW)
+        .execute(store.pool())
+        .await
+        .unwrap();
 
-    conformance::a_database_at_version_1_is_migrated_to_version_2_only_and_keeps_its_data(
+    conformance::a_database_at_version_1_is_migrated_from_version_2_on_and_keeps_its_data(
         db.storage.clone(),
     )
     .await;

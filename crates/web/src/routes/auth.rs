@@ -101,7 +101,11 @@ pub async fn login_get(
         .get("return_to")
         .and_then(safe_return_to)
         .unwrap_or("");
-    if let Some(id) = session_id(&req, &svc)
+    let login_hint = query.get("login_hint").unwrap_or("");
+    // prompt=login or an exceeded max_age: the form, even for a signed-in user.
+    let force = query.get("prompt") == Some("login");
+    if !force
+        && let Some(id) = session_id(&req, &svc)
         && let Ok(Ok(Some(signed_in))) = actors.auth.send(CurrentUser(id)).await
     {
         if !return_to.is_empty() {
@@ -123,7 +127,7 @@ pub async fn login_get(
         );
         return with_cookies(res, new_cookie);
     }
-    render_login(&req, &svc, StatusCode::OK, return_to, "", None)
+    render_login(&req, &svc, StatusCode::OK, return_to, login_hint, None)
 }
 
 /// `POST /auth/login`.
@@ -258,8 +262,19 @@ fn render_outcome(
         AuthorizeOutcome::Redirect(url) => pages::page_builder(status_for_redirect)
             .insert_header((header::LOCATION, url))
             .finish(),
-        AuthorizeOutcome::LoginRequired { return_to } => {
-            see_other(&format!("/auth/login?return_to={}", encode(&return_to)))
+        AuthorizeOutcome::LoginRequired {
+            return_to,
+            force,
+            login_hint,
+        } => {
+            let mut target = format!("/auth/login?return_to={}", encode(&return_to));
+            if force {
+                target.push_str("&prompt=login");
+            }
+            if let Some(hint) = login_hint {
+                target.push_str(&format!("&login_hint={}", encode(&hint)));
+            }
+            see_other(&target)
         }
         AuthorizeOutcome::ConsentRequired(consent) => {
             let ConsentRequest {
@@ -313,15 +328,7 @@ pub async fn authorize_get(
         }
     };
     let session_id = session_id(&req, &svc);
-    match actors
-        .auth
-        .send(Authorize {
-            params,
-            raw_query,
-            session_id,
-        })
-        .await
-    {
+    match actors.auth.send(Authorize { params, session_id }).await {
         Ok(outcome) => render_outcome(&req, &svc, outcome, StatusCode::FOUND),
         Err(e) => server_error(&mailbox(e).0),
     }
@@ -372,4 +379,129 @@ pub async fn style_get() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(include_str!("../../static/style.css"))
+}
+
+/// `GET/POST /oauth/userinfo` (OIDC Core §5.3) with a bearer token (RFC 6750 §2.1, or §2.2 in a
+/// form body).
+pub async fn userinfo(
+    req: HttpRequest,
+    payload: web::Payload,
+    actors: web::Data<Actors>,
+) -> Result<HttpResponse, crate::error::HttpError> {
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned());
+    let token = match header_token {
+        Some(t) => Some(t),
+        None if req.method() == actix_web::http::Method::POST => {
+            let form = crate::extract::form_body(&req, payload).await?;
+            form.get("access_token").map(str::to_owned)
+        }
+        None => None,
+    };
+    let Some(token) = token else {
+        // RFC 6750 §3.1: no credentials at all, so no error code in the challenge.
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"oauth2-server\""))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({"error": "invalid_token", "error_description": "a bearer token is required"})));
+    };
+    let claims = actors
+        .auth
+        .send(oauth2_actors::messages::UserInfo(token))
+        .await
+        .map_err(mailbox)??;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(claims))
+}
+
+/// `GET/POST /oauth/logout`: RP-initiated logout (OIDC RP-Initiated Logout 1.0).
+pub async fn logout_endpoint(
+    req: HttpRequest,
+    payload: web::Payload,
+    actors: web::Data<Actors>,
+    svc: web::Data<Services>,
+) -> HttpResponse {
+    let is_post = req.method() == actix_web::http::Method::POST;
+    let params = if is_post {
+        match page_form(&req, payload).await {
+            Ok(f) => f,
+            Err(res) => return res,
+        }
+    } else {
+        match Form::parse(req.query_string().as_bytes()) {
+            Ok(f) => f,
+            Err(e) => return bad_request(&e.description),
+        }
+    };
+    // A POST is either the confirmation form (CSRF-checked) or an RP's form post of the request.
+    let confirmed = is_post && params.get("confirm") == Some("yes");
+    if confirmed && !csrf_ok(&req, &svc, params.get("csrf_token")) {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Sign out",
+            "The form expired. Please try again.",
+            None,
+        );
+    }
+    let session = session_id(&req, &svc);
+    let outcome = match actors
+        .auth
+        .send(oauth2_actors::messages::EndSession {
+            params,
+            session_id: session.clone(),
+            confirmed,
+        })
+        .await
+    {
+        Ok(o) => o,
+        Err(e) => return server_error(&mailbox(e).0),
+    };
+    use oauth2_actors::oidc::LogoutOutcome;
+    match outcome {
+        LogoutOutcome::Confirm {
+            client_name,
+            params,
+        } => {
+            let username = match session {
+                Some(id) => match actors.auth.send(CurrentUser(id)).await {
+                    Ok(Ok(Some(s))) => s.user.username,
+                    _ => String::new(),
+                },
+                None => String::new(),
+            };
+            let (nonce, new_cookie) = csrf_nonce(&req, &svc);
+            let token = csrf_token(&svc, &nonce);
+            let res = page(
+                StatusCode::OK,
+                pages::LogoutPage {
+                    client_name: client_name.as_deref(),
+                    username: &username,
+                    params: &params,
+                    csrf_token: &token,
+                }
+                .render(),
+            );
+            with_cookies(res, new_cookie)
+        }
+        LogoutOutcome::Done { redirect } => {
+            let removal = pages::removal_cookie(&svc, SESSION_COOKIE);
+            let res = match redirect {
+                Some(url) => see_other(&url),
+                None => message(StatusCode::OK, "Signed out", "You are signed out.", None),
+            };
+            with_cookies(res, [removal])
+        }
+        LogoutOutcome::Fatal(e) => message(
+            StatusCode::BAD_REQUEST,
+            "This sign-out link is not valid",
+            &e.description,
+            Some(e.code.as_str()),
+        ),
+    }
 }
