@@ -6,6 +6,7 @@ pub mod extract;
 pub mod pages;
 pub mod routes;
 
+use actix_web::http::Method;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::web;
 use oauth2_actors::{Actors, Services};
@@ -22,7 +23,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
         .service(
             web::resource("/oauth/token")
                 .wrap(no_store())
-                .route(web::post().to(routes::token::token_post)),
+                .wrap(cors())
+                .route(web::post().to(routes::token::token_post))
+                .route(web::method(Method::OPTIONS).to(preflight)),
         )
         .service(
             web::resource("/oauth/introspect")
@@ -32,19 +35,39 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
         .service(
             web::resource("/oauth/revoke")
                 .wrap(no_store())
-                .route(web::post().to(routes::token::revoke_post)),
+                .wrap(cors())
+                .route(web::post().to(routes::token::revoke_post))
+                .route(web::method(Method::OPTIONS).to(preflight)),
         )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            web::get().to(routes::discovery::oauth_metadata_get),
+        .service(
+            web::resource("/clients/register")
+                .wrap(no_store())
+                .route(web::post().to(routes::registration::register_post)),
         )
-        .route(
-            "/.well-known/openid-configuration",
-            web::get().to(routes::discovery::openid_configuration_get),
+        .service(
+            web::resource("/clients/register/{client_id}")
+                .wrap(no_store())
+                .route(web::get().to(routes::registration::registration_get))
+                .route(web::put().to(routes::registration::registration_put))
+                .route(web::delete().to(routes::registration::registration_delete)),
         )
-        .route(
-            "/.well-known/jwks.json",
-            web::get().to(routes::discovery::jwks_get),
+        .service(
+            web::resource("/.well-known/oauth-authorization-server")
+                .wrap(cors())
+                .route(web::get().to(routes::discovery::oauth_metadata_get))
+                .route(web::method(Method::OPTIONS).to(preflight)),
+        )
+        .service(
+            web::resource("/.well-known/openid-configuration")
+                .wrap(cors())
+                .route(web::get().to(routes::discovery::openid_configuration_get))
+                .route(web::method(Method::OPTIONS).to(preflight)),
+        )
+        .service(
+            web::resource("/.well-known/jwks.json")
+                .wrap(cors())
+                .route(web::get().to(routes::discovery::jwks_get))
+                .route(web::method(Method::OPTIONS).to(preflight)),
         )
         .service(
             web::resource("/oauth/authorize")
@@ -59,8 +82,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
         .route("/auth/logout", web::post().to(routes::auth::logout_post))
         .service(
             web::resource("/oauth/userinfo")
+                .wrap(cors())
                 .route(web::get().to(routes::auth::userinfo))
-                .route(web::post().to(routes::auth::userinfo)),
+                .route(web::post().to(routes::auth::userinfo))
+                .route(web::method(Method::OPTIONS).to(preflight)),
         )
         .service(
             web::resource("/oauth/logout")
@@ -70,6 +95,27 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
         .route("/static/style.css", web::get().to(routes::auth::style_get))
         .route("/health", web::get().to(routes::health::health_get))
         .route("/ready", web::get().to(routes::health::ready_get));
+}
+
+/// CORS for the endpoints browser apps (public clients, RFC 8252/OAuth 2.1 SPAs) call directly.
+/// Any origin, never credentials: these endpoints take no cookies, so a cross-origin caller gains
+/// nothing it could not do from its own server; the cookie-bearing pages get no CORS at all.
+fn cors() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Access-Control-Allow-Origin", "*"))
+        .add(("Access-Control-Expose-Headers", "WWW-Authenticate"))
+}
+
+/// The answer to a CORS preflight (`OPTIONS`).
+async fn preflight() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::NoContent()
+        .insert_header(("Access-Control-Allow-Methods", "GET, POST"))
+        .insert_header((
+            "Access-Control-Allow-Headers",
+            "Authorization, Content-Type, DPoP",
+        ))
+        .insert_header(("Access-Control-Max-Age", "600"))
+        .finish()
 }
 
 /// RFC 6749 §5.1: token responses (and errors) must not be cached.

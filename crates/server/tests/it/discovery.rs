@@ -49,8 +49,11 @@ both!(
                 serde_json::json!(["S256"])
             );
             assert_eq!(m["authorization_response_iss_parameter_supported"], true);
-            // Not served yet, so not advertised.
-            assert!(m.get("registration_endpoint").is_none());
+            // The default registration policy is `token`: served, so advertised.
+            assert_eq!(
+                m["registration_endpoint"],
+                format!("{}/clients/register", app.issuer())
+            );
             // Every advertised endpoint exists (answers something other than 404).
             for key in [
                 "token_endpoint",
@@ -58,6 +61,7 @@ both!(
                 "revocation_endpoint",
                 "jwks_uri",
                 "authorization_endpoint",
+                "registration_endpoint",
             ] {
                 let url = m[key].as_str().unwrap();
                 let res = app.http.get(url).send().await.unwrap();
@@ -133,3 +137,64 @@ async fn readiness_is_503_while_the_database_is_gone() {
     let (s, _) = app.get_json("/health").await;
     assert_eq!(s, 200);
 }
+
+both!(
+    browser_apps_may_call_the_token_userinfo_and_discovery_endpoints_cross_origin,
+    &[],
+    |app: TestApp| async move {
+        for path in [
+            "/oauth/token",
+            "/oauth/revoke",
+            "/oauth/userinfo",
+            "/.well-known/openid-configuration",
+            "/.well-known/jwks.json",
+        ] {
+            let res = app
+                .http
+                .request(reqwest::Method::OPTIONS, app.url(path))
+                .header("Origin", "https://spa.example")
+                .header("Access-Control-Request-Method", "POST")
+                .header("Access-Control-Request-Headers", "content-type")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 204, "{path}");
+            assert_eq!(res.headers()["access-control-allow-origin"], "*", "{path}");
+            assert!(
+                res.headers()["access-control-allow-methods"]
+                    .to_str()
+                    .unwrap()
+                    .contains("POST")
+            );
+            assert!(
+                res.headers()
+                    .get("access-control-allow-credentials")
+                    .is_none(),
+                "never credentials"
+            );
+        }
+        let (_, _) = app.get_json("/health").await;
+        let res = app
+            .http
+            .get(app.url("/.well-known/jwks.json"))
+            .header("Origin", "https://spa.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        // The cookie-bearing pages are not open to other origins.
+        let res = app
+            .http
+            .get(app.url("/auth/login"))
+            .header("Origin", "https://spa.example")
+            .send()
+            .await
+            .unwrap();
+        assert!(res.headers().get("access-control-allow-origin").is_none());
+        let res = app.post_form("/oauth/introspect", "token=x", None).await;
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "introspection is server-to-server"
+        );
+    }
+);
