@@ -49,6 +49,8 @@ const machineClient = (id) => ({
 const provider = new Provider(`http://127.0.0.1:${port}`, {
   clients: [machineClient(clientId), machineClient(`${clientId}-opaque`)],
   jwks: { keys: [signingKey()] },
+  // The only key is of `alg`: clients must default to it (the provider checks at registration).
+  clientDefaults: { id_token_signed_response_alg: alg },
   cookies: { keys: ['bench-cookie-key-bench-cookie-key'] },
   scopes: ['openid', 'offline_access', 'api.read', 'api.write'],
   features: {

@@ -18,7 +18,7 @@ use oauth2_core::SystemRandom;
 use oauth2_core::client_auth::{Credentials, extract};
 use oauth2_core::form::Form;
 use oauth2_core::jose::{Algorithm, SigningKey, VerifyingKey, looks_like_jwt, peek_header};
-use oauth2_core::scope::{Scope, grant_scope};
+use oauth2_core::scope::Scope;
 use oauth2_core::secret::{hash_secret, random_token, verify_secret};
 use oauth2_core::token::{
     ACCESS_TOKEN_TYP, AccessTokenClaims, AccessTokenGrant, Introspection, TokenResponse, is_live,
@@ -58,21 +58,22 @@ fn error(status: u16, code: &str) -> HttpResponse {
 }
 
 /// The form and the authenticated client check: the part both endpoints share.
-fn authenticate(req: &HttpRequest, body: &[u8], st: &State) -> Result<Form, HttpResponse> {
+/// Errors are (status, error code), turned into a response by [`error`].
+fn authenticate(req: &HttpRequest, body: &[u8], st: &State) -> Result<Form, (u16, &'static str)> {
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return Err(error(400, "invalid_request"));
+        return Err((400, "invalid_request"));
     }
-    let form = Form::parse(body).map_err(|_| error(400, "invalid_request"))?;
+    let form = Form::parse(body).map_err(|_| (400, "invalid_request"))?;
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    let creds = extract(authorization, &form).map_err(|_| error(401, "invalid_client"))?;
+    let creds = extract(authorization, &form).map_err(|_| (401, "invalid_client"))?;
     let ok = match &creds {
         Credentials::Basic { client_id, secret } | Credentials::Post { client_id, secret } => {
             *client_id == st.client_id && verify_secret(secret, &st.secret_hash)
@@ -80,7 +81,7 @@ fn authenticate(req: &HttpRequest, body: &[u8], st: &State) -> Result<Form, Http
         Credentials::PublicId { .. } => false,
     };
     if !ok {
-        return Err(error(401, "invalid_client"));
+        return Err((401, "invalid_client"));
     }
     Ok(form)
 }
@@ -88,13 +89,16 @@ fn authenticate(req: &HttpRequest, body: &[u8], st: &State) -> Result<Form, Http
 async fn token(req: HttpRequest, body: web::Bytes, st: web::Data<State>) -> HttpResponse {
     let form = match authenticate(&req, &body, &st) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err((status, code)) => return error(status, code),
     };
     if form.get("grant_type") != Some("client_credentials") {
         return error(400, "unsupported_grant_type");
     }
-    let Ok(scope) = grant_scope(form.get("scope"), &st.scope) else {
-        return error(400, "invalid_scope");
+    // What grant_scope does for a non-admin client: the registered scope, or a subset of it.
+    let scope = match form.get("scope").map(Scope::parse) {
+        None => st.scope.clone(),
+        Some(Ok(s)) if s.is_subset_of(&st.scope) => s,
+        Some(_) => return error(400, "invalid_scope"),
     };
     let Ok(jti) = random_token(&st.rng, 16) else {
         return error(500, "server_error");
@@ -129,7 +133,7 @@ async fn token(req: HttpRequest, body: web::Bytes, st: web::Data<State>) -> Http
 async fn introspect(req: HttpRequest, body: web::Bytes, st: web::Data<State>) -> HttpResponse {
     let form = match authenticate(&req, &body, &st) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err((status, code)) => return error(status, code),
     };
     let Some(token) = form.get("token") else {
         return error(400, "invalid_request");

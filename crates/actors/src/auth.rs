@@ -231,6 +231,22 @@ impl Services {
         }
     }
 
+    /// The outcome of a request refused by [`AuthorizationRequest::check_user`].
+    fn refusal(&self, refused: AuthorizeError) -> AuthorizeOutcome {
+        match refused {
+            AuthorizeError::Fatal(e) => AuthorizeOutcome::Fatal(e),
+            AuthorizeError::Redirect {
+                redirect_uri,
+                state,
+                error,
+            } => AuthorizeOutcome::Redirect(self.error_redirect(
+                &redirect_uri,
+                state.as_deref(),
+                &error,
+            )),
+        }
+    }
+
     fn redirect_error(
         &self,
         request: &AuthorizationRequest,
@@ -299,6 +315,9 @@ impl Services {
         let Some(signed_in) = signed_in else {
             return AuthorizeOutcome::Fatal(OAuthError::server_error("no session"));
         };
+        if let Err(refused) = request.check_user(signed_in.user.admin) {
+            return self.refusal(refused);
+        }
         let consented = if client.skip_consent && !request.prompt.consent {
             true
         } else if request.prompt.consent {
@@ -350,6 +369,9 @@ impl Services {
                 login_hint: request.login_hint.clone(),
             };
         };
+        if let Err(refused) = request.check_user(signed_in.user.admin) {
+            return self.refusal(refused);
+        }
         if !allow {
             let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             return AuthorizeOutcome::Redirect(self.error_redirect(

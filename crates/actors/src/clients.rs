@@ -6,7 +6,7 @@
 
 use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri, validate_client_metadata};
 use oauth2_core::ports::Storage;
-use oauth2_core::scope::Scope;
+use oauth2_core::scope::{ADMIN_SCOPE, Scope};
 use oauth2_core::secret::{hash_secret, new_secret, random_token};
 use oauth2_core::{OAuthError, SecureRandom, UnixTime};
 use std::collections::HashMap;
@@ -74,7 +74,8 @@ pub struct NewClient {
     pub skip_consent: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub metadata: serde_json::Map<String, serde_json::Value>,
-    /// May be granted the `admin` scope.
+    /// May be granted the `admin` scope through client_credentials (which is then added to
+    /// its scope).
     pub admin: bool,
 }
 
@@ -108,36 +109,66 @@ pub struct CreatedClient {
     pub secret: Option<String>,
 }
 
+/// The fields of a [`NewClient`], validated: what a stored client is made of.
+#[derive(Debug, Clone)]
+pub struct ClientFields {
+    pub name: String,
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Sorted, without duplicates.
+    pub grant_types: Vec<GrantType>,
+    /// An admin client's scope always includes `admin`: the flag is what lets it be granted.
+    pub scope: Scope,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+}
+
+impl NewClient {
+    /// Checks the name, the URIs, the scope and that the grant types fit the auth method.
+    pub fn validate(&self) -> Result<ClientFields, OAuthError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(OAuthError::new(
+                oauth2_core::ErrorCode::InvalidClientMetadata,
+                "client name must be 1 to 200 characters",
+            ));
+        }
+        let redirect_uris = self
+            .redirect_uris
+            .iter()
+            .map(|u| RedirectUri::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let post_logout_redirect_uris = self
+            .post_logout_redirect_uris
+            .iter()
+            .map(|u| RedirectUri::parse(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut scope = self.scope.clone();
+        if self.admin && !Scope::parse(&scope).is_ok_and(|s| s.contains(ADMIN_SCOPE)) {
+            scope = format!("{scope} {ADMIN_SCOPE}");
+        }
+        let scope = Scope::parse(&scope).map_err(|e| {
+            OAuthError::new(oauth2_core::ErrorCode::InvalidClientMetadata, e.description)
+        })?;
+        let mut grant_types = self.grant_types.clone();
+        grant_types.sort();
+        grant_types.dedup();
+        validate_client_metadata(&grant_types, self.auth_method, &redirect_uris)?;
+        Ok(ClientFields {
+            name: name.to_owned(),
+            redirect_uris,
+            grant_types,
+            scope,
+            post_logout_redirect_uris,
+        })
+    }
+}
+
 pub async fn create_client(
     store: &dyn Storage,
     rng: &dyn SecureRandom,
     now: UnixTime,
     new: NewClient,
 ) -> Result<CreatedClient, OAuthError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(OAuthError::new(
-            oauth2_core::ErrorCode::InvalidClientMetadata,
-            "client name must be 1 to 200 characters",
-        ));
-    }
-    let redirect_uris = new
-        .redirect_uris
-        .iter()
-        .map(|u| RedirectUri::parse(u))
-        .collect::<Result<Vec<_>, _>>()?;
-    let post_logout_redirect_uris = new
-        .post_logout_redirect_uris
-        .iter()
-        .map(|u| RedirectUri::parse(u))
-        .collect::<Result<Vec<_>, _>>()?;
-    let scope = Scope::parse(&new.scope).map_err(|e| {
-        OAuthError::new(oauth2_core::ErrorCode::InvalidClientMetadata, e.description)
-    })?;
-    let mut grant_types = new.grant_types.clone();
-    grant_types.sort();
-    grant_types.dedup();
-    validate_client_metadata(&grant_types, new.auth_method, &redirect_uris)?;
+    let fields = new.validate()?;
     let secret = if new.auth_method.is_confidential() {
         Some(new_secret(rng)?)
     } else {
@@ -146,13 +177,13 @@ pub async fn create_client(
     let client = Client {
         client_id: random_token(rng, 16)?,
         secret_hash: secret.as_deref().map(hash_secret),
-        name: name.to_owned(),
-        redirect_uris,
-        grant_types,
-        scope,
+        name: fields.name,
+        redirect_uris: fields.redirect_uris,
+        grant_types: fields.grant_types,
+        scope: fields.scope,
         auth_method: new.auth_method,
         skip_consent: new.skip_consent,
-        post_logout_redirect_uris,
+        post_logout_redirect_uris: fields.post_logout_redirect_uris,
         metadata: new.metadata,
         registration_token_hash: None,
         admin: new.admin,

@@ -11,8 +11,8 @@ use oauth2_core::client::{Client, GrantType};
 use oauth2_core::form::Form;
 use oauth2_core::oidc::{ID_TOKEN_TYP, IdTokenClaims, at_hash};
 use oauth2_core::pkce;
-use oauth2_core::ports::{AccessTokenRecord, CodeRedemption, RefreshRotation, RefreshToken};
-use oauth2_core::scope::{Scope, grant_scope};
+use oauth2_core::ports::{AccessTokenRecord, CodeRedemption, RefreshRotation, RefreshToken, User};
+use oauth2_core::scope::{Scope, check_admin_scope, client_scope, refresh_scope};
 use oauth2_core::secret::{hash_secret, new_secret, random_token};
 use oauth2_core::token::{AccessTokenGrant, TokenResponse};
 use oauth2_core::{OAuthError, UnixTime};
@@ -184,9 +184,9 @@ impl Services {
             .map_err(OAuthError::server_error)
     }
 
-    async fn enabled_user(&self, user_id: &str) -> Result<(), OAuthError> {
+    async fn enabled_user(&self, user_id: &str) -> Result<User, OAuthError> {
         match self.store.get_user(user_id).await? {
-            Some(u) if u.enabled => Ok(()),
+            Some(u) if u.enabled => Ok(u),
             _ => Err(OAuthError::invalid_grant("the user is disabled or gone")),
         }
     }
@@ -202,6 +202,7 @@ impl Services {
         let redeemed = match self.store.redeem_code(&hash_secret(code), now).await? {
             CodeRedemption::Redeemed(c) => c,
             CodeRedemption::AlreadyUsed { family_id, .. } => {
+                metrics::counter!("oauth2_code_replay_total").increment(1);
                 // RFC 6749 §4.1.2: deny, and revoke what the code was exchanged for.
                 self.revoke_family(&family_id, now).await?;
                 return Err(OAuthError::invalid_grant(
@@ -261,7 +262,9 @@ impl Services {
             (None, _, None) if client.is_public() => return Err(invalid()),
             (None, _, None) => {}
         }
-        self.enabled_user(&redeemed.user_id).await?;
+        let user = self.enabled_user(&redeemed.user_id).await?;
+        // The user may have lost the admin role since the code was issued.
+        check_admin_scope(&redeemed.scope, user.admin)?;
         self.issue_grant(
             client,
             &redeemed.user_id,
@@ -292,6 +295,7 @@ impl Services {
             return Err(invalid());
         }
         if old.rotated_at.is_some() {
+            metrics::counter!("oauth2_refresh_token_reuse_total").increment(1);
             self.revoke_family(&old.family_id, now).await?;
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used",
@@ -300,11 +304,11 @@ impl Services {
         if old.expires_at <= now {
             return Err(OAuthError::invalid_grant("the refresh token has expired"));
         }
-        let scope = grant_scope(form.get("scope"), &old.scope)?;
         let Some(user_id) = old.user_id.clone() else {
             return Err(invalid());
         };
-        self.enabled_user(&user_id).await?;
+        let user = self.enabled_user(&user_id).await?;
+        let scope = refresh_scope(form.get("scope"), &old.scope, user.admin)?;
         let (value, successor) = self.new_refresh_token(
             client,
             &user_id,
@@ -320,6 +324,7 @@ impl Services {
         {
             RefreshRotation::Rotated(_) => {}
             RefreshRotation::Reused { family_id, .. } => {
+                metrics::counter!("oauth2_refresh_token_reuse_total").increment(1);
                 self.revoke_family(&family_id, now).await?;
                 return Err(OAuthError::invalid_grant(
                     "the refresh token was already used",
@@ -365,7 +370,9 @@ impl Services {
     ) -> Result<TokenResponse, OAuthError> {
         let username = form.require("username")?;
         let password = form.require("password")?;
-        let scope = grant_scope(form.get("scope"), &client.scope)?;
+        // Whether the admin scope may be granted depends on the user, known only after the
+        // password check; everything else about the scope is checked before it.
+        let scope = client_scope(form.get("scope"), &client.scope)?;
         let user = match self
             .check_password(username, password, address, now)
             .await?
@@ -382,6 +389,7 @@ impl Services {
                 ));
             }
         };
+        check_admin_scope(&scope, user.admin)?;
         let family_id = random_token(&self.rng, 16)?;
         self.issue_grant(client, &user.id, &scope, &family_id, Some(now), None, now)
             .await

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod keys;
 pub mod messages;
 pub mod oidc;
+pub mod registration;
 pub mod services;
 pub mod settings;
 pub mod tokens;

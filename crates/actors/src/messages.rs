@@ -311,3 +311,85 @@ impl Handler<EndSession> for AuthActor {
         })
     }
 }
+
+/// `POST /clients/register` (RFC 7591): the raw `Authorization` header and JSON body.
+#[derive(Message)]
+#[rtype(result = "Result<crate::registration::ClientInformation, OAuthError>")]
+pub struct RegisterClient {
+    pub authorization: Option<Vec<u8>>,
+    pub body: Vec<u8>,
+}
+
+/// `GET /clients/register/{client_id}` (RFC 7592 §2.1).
+#[derive(Message)]
+#[rtype(result = "Result<crate::registration::ClientInformation, OAuthError>")]
+pub struct ReadRegistration {
+    pub client_id: String,
+    pub authorization: Option<Vec<u8>>,
+}
+
+/// `PUT /clients/register/{client_id}` (RFC 7592 §2.2).
+#[derive(Message)]
+#[rtype(result = "Result<crate::registration::ClientInformation, OAuthError>")]
+pub struct UpdateRegistration {
+    pub client_id: String,
+    pub authorization: Option<Vec<u8>>,
+    pub body: Vec<u8>,
+}
+
+/// `DELETE /clients/register/{client_id}` (RFC 7592 §2.3).
+#[derive(Message)]
+#[rtype(result = "Result<(), OAuthError>")]
+pub struct DeleteRegistration {
+    pub client_id: String,
+    pub authorization: Option<Vec<u8>>,
+}
+
+impl Handler<RegisterClient> for ClientActor {
+    type Result = ResponseFuture<Result<crate::registration::ClientInformation, OAuthError>>;
+    fn handle(&mut self, msg: RegisterClient, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            svc.register_client(msg.authorization.as_deref(), &msg.body, crate::now())
+                .await
+        })
+    }
+}
+
+impl Handler<ReadRegistration> for ClientActor {
+    type Result = ResponseFuture<Result<crate::registration::ClientInformation, OAuthError>>;
+    fn handle(&mut self, msg: ReadRegistration, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            svc.read_registration(&msg.client_id, msg.authorization.as_deref())
+                .await
+        })
+    }
+}
+
+impl Handler<UpdateRegistration> for ClientActor {
+    type Result = ResponseFuture<Result<crate::registration::ClientInformation, OAuthError>>;
+    fn handle(&mut self, msg: UpdateRegistration, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            svc.update_registration(
+                &msg.client_id,
+                msg.authorization.as_deref(),
+                &msg.body,
+                crate::now(),
+            )
+            .await
+        })
+    }
+}
+
+impl Handler<DeleteRegistration> for ClientActor {
+    type Result = ResponseFuture<Result<(), OAuthError>>;
+    fn handle(&mut self, msg: DeleteRegistration, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            svc.delete_registration(&msg.client_id, msg.authorization.as_deref())
+                .await
+        })
+    }
+}

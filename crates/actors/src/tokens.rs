@@ -46,7 +46,7 @@ impl Services {
             )));
         }
         let now = crate::now();
-        match grant {
+        let issued = match grant {
             GrantType::ClientCredentials => self.client_credentials(&client, &form, now),
             GrantType::AuthorizationCode => {
                 self.authorization_code_grant(&client, &form, now).await
@@ -56,7 +56,17 @@ impl Services {
                 self.password_grant(&client, &form, address.as_deref(), now)
                     .await
             }
+        };
+        if issued.is_ok() {
+            let kind = if client.is_public() {
+                "public"
+            } else {
+                "confidential"
+            };
+            metrics::counter!("oauth2_tokens_issued_total", "grant_type" => grant.as_str(), "client_kind" => kind)
+                .increment(1);
         }
+        issued
     }
 
     /// RFC 6749 §4.4. Only confidential clients get here (public clients cannot register it).
@@ -71,7 +81,8 @@ impl Services {
                 "public clients cannot use client_credentials",
             ));
         }
-        let scope = grant_scope(form.get("scope"), &client.scope)?;
+        // The client is the principal: the admin scope needs an admin client.
+        let scope = grant_scope(form.get("scope"), &client.scope, client.admin)?;
         let access_token = self.sign_access_token(&AccessTokenGrant {
             issuer: &self.settings.issuer,
             audience: &self.settings.audience,

@@ -6,7 +6,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::form::Form;
 use crate::oidc::Prompt;
 use crate::pkce;
-use crate::scope::{Scope, grant_scope};
+use crate::scope::{Scope, check_admin_scope, client_scope};
 
 /// A validated authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +146,9 @@ pub fn validate(
             "only response_mode=query is supported",
         )));
     }
-    let scope = grant_scope(query.get("scope"), &client.scope).map_err(&redirect)?;
+    // Who the user is is not known yet: the admin rule is applied once they have signed in
+    // (`AuthorizationRequest::check_user`).
+    let scope = client_scope(query.get("scope"), &client.scope).map_err(&redirect)?;
     let (code_challenge, code_challenge_method) = match query.get("code_challenge") {
         Some(challenge) => {
             // RFC 7636 §4.3 defaults to plain; we only take that default where plain is allowed.
@@ -197,6 +199,16 @@ pub fn validate(
 }
 
 impl AuthorizationRequest {
+    /// The rules that depend on the signed-in user: only an admin may be granted the `admin`
+    /// scope. A refusal goes back to the client, as any other scope error does.
+    pub fn check_user(&self, user_is_admin: bool) -> Result<(), AuthorizeError> {
+        check_admin_scope(&self.scope, user_is_admin).map_err(|error| AuthorizeError::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            error,
+        })
+    }
+
     /// The request as query parameters, to carry it through the login and consent pages without
     /// keeping it in server memory. Validated again when it comes back.
     pub fn to_params(&self) -> Vec<(&'static str, String)> {
@@ -412,6 +424,33 @@ mod tests {
             .collect();
         let again = validate(&q(&encoded.join("&")), Some(&c), AuthorizePolicy::default()).unwrap();
         assert_eq!(req, again);
+    }
+
+    #[test]
+    fn the_admin_scope_waits_for_an_admin_user_and_is_never_implied() {
+        let mut c = client(AuthMethod::ClientSecretBasic, &["https://a.example/cb"]);
+        c.scope = Scope::parse("read admin").unwrap();
+        let implied = validate(
+            &q("client_id=c&response_type=code"),
+            Some(&c),
+            AuthorizePolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(implied.scope.to_string(), "read");
+        let asked = validate(
+            &q("client_id=c&response_type=code&scope=read%20admin&state=s"),
+            Some(&c),
+            AuthorizePolicy::default(),
+        )
+        .unwrap();
+        assert!(asked.check_user(true).is_ok());
+        match asked.check_user(false) {
+            Err(AuthorizeError::Redirect { state, error, .. }) => {
+                assert_eq!(error.code, ErrorCode::InvalidScope);
+                assert_eq!(state.as_deref(), Some("s"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -44,6 +44,12 @@ pub enum ErrorCode {
     RequestUriNotSupported,
     /// RFC 7591 §3.2.2.
     InvalidClientMetadata,
+    /// Not an RFC code but this server's own, for its admin API: the client, user, token or
+    /// other resource named in the path does not exist (HTTP 404).
+    NotFound,
+    /// Not an RFC code but this server's own, for its admin API: a unique name (a username) is
+    /// taken (HTTP 409).
+    Conflict,
 }
 
 impl ErrorCode {
@@ -68,6 +74,8 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
         }
     }
 }
@@ -113,6 +121,9 @@ impl OAuthError {
     }
     pub fn invalid_token(d: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidToken, d)
+    }
+    pub fn not_found(d: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::NotFound, d)
     }
     /// A server error whose cause is kept for the log only.
     pub fn server_error(cause: impl fmt::Display) -> Self {

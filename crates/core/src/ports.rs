@@ -42,6 +42,14 @@ pub trait ClientStore: Send + Sync {
     async fn update_client(&self, client: &Client) -> StoreResult<bool>;
     /// Deletes the client and everything issued to it (codes, refresh tokens, consents).
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool>;
+    /// Clients whose name or id contains `query`, ignoring the case of ASCII letters (on every
+    /// backend alike), ordered by `client_id`, starting after `after`, at most `limit`.
+    async fn search_clients(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Client>>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +76,14 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
     /// Replaces every field but `id` and `created_at`; false if there is no such user.
     async fn update_user(&self, user: &User) -> StoreResult<bool>;
+    /// Users whose username or email contains `query`, ignoring the case of ASCII letters (on
+    /// every backend alike), ordered by username, starting after `after`, at most `limit`.
+    async fn search_users(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>>;
 }
 
 /// An authorization code, stored by the hash of its value.
@@ -124,6 +140,28 @@ pub struct AccessTokenRecord {
     pub created_at: UnixTime,
 }
 
+/// Whose tokens a listing or a bulk revocation is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOwner {
+    /// Every token issued to the client.
+    Client(String),
+    /// Every token issued on behalf of the user, at any client.
+    User(String),
+    /// The tokens of one user at one client (what one consent led to).
+    UserAtClient { user_id: String, client_id: String },
+}
+
+impl TokenOwner {
+    /// The `(client_id, user_id)` filter: `None` matches any.
+    pub fn filter(&self) -> (Option<&str>, Option<&str>) {
+        match self {
+            TokenOwner::Client(c) => (Some(c), None),
+            TokenOwner::User(u) => (None, Some(u)),
+            TokenOwner::UserAtClient { user_id, client_id } => (Some(client_id), Some(user_id)),
+        }
+    }
+}
+
 #[async_trait]
 pub trait AccessTokenStore: Send + Sync {
     async fn record_access_token(&self, record: &AccessTokenRecord) -> StoreResult<()>;
@@ -140,6 +178,15 @@ pub trait AccessTokenStore: Send + Sync {
     -> StoreResult<u64>;
     /// Deletes deny-list entries and records of tokens expired before `now`; returns how many.
     async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64>;
+    async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    /// The owner's recorded access tokens that are live at `now` (unexpired, not on the deny
+    /// list), newest first, at most `limit`.
+    async fn list_access_tokens(
+        &self,
+        owner: &TokenOwner,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<AccessTokenRecord>>;
 }
 
 /// A refresh token, stored by the hash of its value.
@@ -189,6 +236,23 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64>;
     /// Deletes refresh tokens expired before `now`; returns how many.
     async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64>;
+    /// The owner's refresh tokens that are live at `now` (not rotated out, not revoked,
+    /// unexpired), newest first, at most `limit`.
+    async fn list_refresh_tokens(
+        &self,
+        owner: &TokenOwner,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<RefreshToken>>;
+    /// The refresh tokens whose hash starts with `prefix` (a public id derived from the hash
+    /// names one without revealing it), at most two: the caller refuses an ambiguous prefix.
+    async fn find_refresh_tokens_by_hash_prefix(
+        &self,
+        prefix: &str,
+    ) -> StoreResult<Vec<RefreshToken>>;
+    /// The families the owner holds something live of at `now`: a live refresh token or an
+    /// unexpired recorded access token. What revoking "everything of a user" goes through.
+    async fn token_families(&self, owner: &TokenOwner, now: UnixTime) -> StoreResult<Vec<String>>;
 }
 
 /// What a user has allowed a client to do.
@@ -329,6 +393,51 @@ pub trait RegistrationTokenStore: Send + Sync {
     async fn delete_initial_token(&self, token_hash: &str) -> StoreResult<bool>;
 }
 
+/// Connection pool figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: u32,
+    /// The configured maximum.
+    pub max: u32,
+}
+
+/// An entry of the audit log: one change made through the admin API (or the admin CLI).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Assigned by the store on append, increasing: later events have larger ids.
+    pub id: i64,
+    pub at: UnixTime,
+    /// What happened, `area.verb`: `client.created`, `user.disabled`, `key.rotated`, ...
+    pub kind: String,
+    /// Who did it: the admin user's id, the admin client's id, or `cli`.
+    pub actor: String,
+    /// What it was done to: a client id, a user id, a token id, a key id.
+    pub subject: String,
+    /// What else is worth knowing (never a secret), as a JSON value.
+    pub detail: serde_json::Value,
+}
+
+/// An event before the store has given it an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub at: UnixTime,
+    pub kind: String,
+    pub actor: String,
+    pub subject: String,
+    pub detail: serde_json::Value,
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends an event; returns the id it was given.
+    async fn append_event(&self, event: &NewEvent) -> StoreResult<i64>;
+    /// Events newest first, starting after (that is, older than) the event `after`, at most
+    /// `limit`.
+    async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+}
+
 /// Every port together: what the actors hold (as `Arc<dyn Storage>`).
 #[async_trait]
 pub trait Storage:
@@ -343,9 +452,12 @@ pub trait Storage:
     + LoginThrottleStore
     + SecretStore
     + RegistrationTokenStore
+    + EventStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;
+    /// Connection pool figures, for metrics.
+    fn pool_stats(&self) -> PoolStats;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     /// Applies the migrations not applied yet, safely when several instances start at once;

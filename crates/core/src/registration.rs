@@ -16,11 +16,8 @@
 
 use crate::client::{AuthMethod, Client, GrantType, RedirectUri, validate_client_metadata};
 use crate::error::{ErrorCode, OAuthError};
-use crate::scope::Scope;
+use crate::scope::{ADMIN_SCOPE, Scope};
 use serde_json::{Map, Value};
-
-/// The scope of the admin API: never registered dynamically.
-pub const ADMIN_SCOPE: &str = "admin";
 
 /// Informational fields kept as registered (RFC 7591 §2): URLs of web pages about the client.
 const URL_FIELDS: [&str; 4] = ["client_uri", "logo_uri", "tos_uri", "policy_uri"];

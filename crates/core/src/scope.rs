@@ -64,11 +64,22 @@ impl fmt::Display for Scope {
     }
 }
 
-/// The scope a client gets: what it asked for if it registered all of it, its whole registered scope
-/// if it asked for none (CONTRACT: "no `scope` parameter means the client's registered scopes").
-pub fn grant_scope(requested: Option<&str>, registered: &Scope) -> Result<Scope, OAuthError> {
+/// The scope of the admin API (`/admin/api/...`).
+pub const ADMIN_SCOPE: &str = "admin";
+
+/// What a client may ask for, before it is known for whom: what it asked for if it registered
+/// all of it, else `invalid_scope`; with no `scope` parameter, its whole registered scope
+/// (CONTRACT: "no `scope` parameter means the client's registered scopes") except `admin`, which
+/// is only ever granted when asked for by name.
+pub fn client_scope(requested: Option<&str>, registered: &Scope) -> Result<Scope, OAuthError> {
     let Some(requested) = requested else {
-        return Ok(registered.clone());
+        return Ok(Scope(
+            registered
+                .iter()
+                .filter(|t| *t != ADMIN_SCOPE)
+                .map(str::to_owned)
+                .collect(),
+        ));
     };
     let requested = Scope::parse(requested)?;
     if let Some(bad) = requested.excess_over(registered).next() {
@@ -77,6 +88,51 @@ pub fn grant_scope(requested: Option<&str>, registered: &Scope) -> Result<Scope,
         )));
     }
     Ok(requested)
+}
+
+/// The `admin` scope goes to admins only: the user in the user flows (code, refresh, password),
+/// the client itself for client_credentials. Anyone else asking for it gets `invalid_scope`.
+pub fn check_admin_scope(scope: &Scope, principal_is_admin: bool) -> Result<(), OAuthError> {
+    if scope.contains(ADMIN_SCOPE) && !principal_is_admin {
+        return Err(OAuthError::invalid_scope(
+            "the admin scope is granted to administrators only",
+        ));
+    }
+    Ok(())
+}
+
+/// The scope a grant gets when the principal (the user, or the client for client_credentials) is
+/// known up front: [`client_scope`], then [`check_admin_scope`].
+pub fn grant_scope(
+    requested: Option<&str>,
+    registered: &Scope,
+    principal_is_admin: bool,
+) -> Result<Scope, OAuthError> {
+    let scope = client_scope(requested, registered)?;
+    check_admin_scope(&scope, principal_is_admin)?;
+    Ok(scope)
+}
+
+/// The scope of a refreshed access token (RFC 6749 §6): what was asked for, within what the
+/// family was granted, or with no `scope` parameter the family's whole scope. A principal who has
+/// lost the admin role keeps the rest: `admin` is dropped when not asked for, refused when it is.
+pub fn refresh_scope(
+    requested: Option<&str>,
+    granted: &Scope,
+    principal_is_admin: bool,
+) -> Result<Scope, OAuthError> {
+    let scope = match requested {
+        None if principal_is_admin => return Ok(granted.clone()),
+        None => return client_scope(None, granted),
+        Some(r) => Scope::parse(r)?,
+    };
+    if let Some(bad) = scope.excess_over(granted).next() {
+        return Err(OAuthError::invalid_scope(format!(
+            "scope '{bad}' was not granted to this refresh token"
+        )));
+    }
+    check_admin_scope(&scope, principal_is_admin)?;
+    Ok(scope)
 }
 
 #[cfg(test)]
@@ -104,14 +160,71 @@ mod tests {
     #[test]
     fn no_scope_means_the_registered_scope() {
         let reg = Scope::parse("a b").unwrap();
-        assert_eq!(grant_scope(None, &reg).unwrap(), reg);
+        assert_eq!(grant_scope(None, &reg, false).unwrap(), reg);
     }
 
     #[test]
     fn a_scope_outside_the_registration_is_invalid_scope() {
         let reg = Scope::parse("a b").unwrap();
-        let err = grant_scope(Some("a c"), &reg).unwrap_err();
+        let err = grant_scope(Some("a c"), &reg, true).unwrap_err();
         assert_eq!(err.code, crate::ErrorCode::InvalidScope);
-        assert_eq!(grant_scope(Some("b"), &reg).unwrap().to_string(), "b");
+        assert_eq!(
+            grant_scope(Some("b"), &reg, false).unwrap().to_string(),
+            "b"
+        );
+    }
+
+    #[test]
+    fn the_admin_scope_is_granted_to_admins_who_ask_for_it() {
+        let reg = Scope::parse("a admin").unwrap();
+        assert_eq!(
+            grant_scope(Some("a admin"), &reg, true)
+                .unwrap()
+                .to_string(),
+            "a admin"
+        );
+    }
+
+    #[test]
+    fn a_non_admin_asking_for_the_admin_scope_gets_invalid_scope() {
+        let reg = Scope::parse("a admin").unwrap();
+        let err = grant_scope(Some("admin"), &reg, false).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidScope);
+        assert!(check_admin_scope(&Scope::parse("a").unwrap(), false).is_ok());
+    }
+
+    #[test]
+    fn the_admin_scope_is_never_granted_without_being_asked_for() {
+        let reg = Scope::parse("a admin b").unwrap();
+        assert_eq!(grant_scope(None, &reg, true).unwrap().to_string(), "a b");
+        assert_eq!(client_scope(None, &reg).unwrap().to_string(), "a b");
+    }
+
+    #[test]
+    fn the_admin_scope_is_never_granted_without_registration_even_to_admins() {
+        let reg = Scope::parse("a").unwrap();
+        let err = grant_scope(Some("admin"), &reg, true).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidScope);
+    }
+
+    #[test]
+    fn a_refresh_keeps_the_family_scope_and_admin_only_for_admins() {
+        let granted = Scope::parse("a admin").unwrap();
+        assert_eq!(refresh_scope(None, &granted, true).unwrap(), granted);
+        assert_eq!(
+            refresh_scope(None, &granted, false).unwrap().to_string(),
+            "a",
+            "a former admin keeps the rest"
+        );
+        let err = refresh_scope(Some("a admin"), &granted, false).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidScope);
+        assert_eq!(
+            refresh_scope(Some("a"), &granted, false)
+                .unwrap()
+                .to_string(),
+            "a"
+        );
+        let err = refresh_scope(Some("a c"), &granted, true).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidScope);
     }
 }

@@ -44,6 +44,7 @@ pub async fn open_storage(
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    metrics_server: Option<actix_web::dev::Server>,
     services: Arc<Services>,
 }
 
@@ -72,18 +73,47 @@ impl Application {
             .await
             .map_err(|e| StartError::Keys(e.to_string()))?;
         let shared = services.clone();
+        oauth2_web::metrics::handle();
+        let metrics_on_main = config.metrics_addr.is_none();
         let mut http = HttpServer::new(move || {
             // One set of actors per worker thread: see oauth2_actors::Actors::start.
             let actors = Actors::start(shared.clone());
             let services = shared.clone();
+            let for_metrics = shared.clone();
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    oauth2_web::metrics::http_metrics,
+                ))
                 .wrap(oauth2_web::security_headers())
-                .configure(move |cfg| oauth2_web::configure(cfg, actors, services))
+                .configure(move |cfg| {
+                    oauth2_web::configure(cfg, actors, services);
+                    if metrics_on_main {
+                        oauth2_web::configure_metrics(cfg, for_metrics);
+                    }
+                })
         })
         .shutdown_timeout(10);
         if let Some(w) = config.workers {
             http = http.workers(w);
         }
+        let metrics_server = match &config.metrics_addr {
+            Some(addr) => {
+                let svc = services.clone();
+                let server = HttpServer::new(move || {
+                    let svc = svc.clone();
+                    App::new().configure(move |cfg| oauth2_web::configure_metrics(cfg, svc))
+                })
+                .workers(1)
+                .bind(addr)
+                .map_err(|e| StartError::Bind {
+                    addr: addr.clone(),
+                    cause: e.to_string(),
+                })?
+                .run();
+                Some(server)
+            }
+            None => None,
+        };
         let server = http
             .listen(listener)
             .map_err(|e| StartError::Bind {
@@ -102,6 +132,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             services,
         })
     }
@@ -129,6 +160,9 @@ impl Application {
                 }
             }
         });
+        if let Some(m) = self.metrics_server {
+            actix_web::rt::spawn(m);
+        }
         self.server.await
     }
 }

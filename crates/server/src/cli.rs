@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `config`, `client`, `user`, `keys`.
+//! The command line: `serve` (the default), `migrate`, `config`, `client`, `user`, `keys`,
+//! `registration-token`.
 //! Admin commands work on the database directly, whether the server runs or not; they print JSON
 //! on stdout and one line on stderr when they fail.
 
@@ -7,10 +8,11 @@ use crate::config::{self, Config};
 use clap::{Parser, Subcommand};
 use oauth2_actors::clients::{NewClient, create_client};
 use oauth2_actors::keys;
+use oauth2_actors::registration::{NewInitialToken, create_initial_token, delete_initial_token};
 use oauth2_actors::users::{NewUser, create_user};
 use oauth2_core::SystemRandom;
 use oauth2_core::client::{AuthMethod, Client, GrantType};
-use oauth2_core::ports::{Storage, StoredKey, User};
+use oauth2_core::ports::{InitialAccessToken, Storage, StoredKey, User};
 use serde_json::{Value, json};
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -49,6 +51,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage initial access tokens for dynamic client registration (RFC 7591 §3).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,6 +136,28 @@ pub enum KeysCommand {
     Rotate,
     /// List signing keys.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Issue a token that lets its holder register clients; prints it (once) and its limits.
+    Create {
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Lifetime in seconds; default: no expiry.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(1..))]
+        expires_in: Option<i64>,
+        /// How many registrations it allows; default: any number.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_uses: Option<u32>,
+    },
+    /// List tokens (their hashes and limits, never their values).
+    List,
+    /// Delete a token, named by its hash or the first characters of it.
+    Delete {
+        #[arg(value_name = "HASH_PREFIX_OR_HASH")]
+        hash: String,
+    },
 }
 
 /// A failed command: the line to print and the exit code.
@@ -220,6 +247,7 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
         Command::Client(c) => client_command(c, &config).await,
         Command::User(u) => user_command(u, &config).await,
         Command::Keys(k) => keys_command(k, &config).await,
+        Command::RegistrationToken(t) => registration_token_command(t, &config).await,
     }
 }
 
@@ -545,6 +573,81 @@ fn key_json(k: &StoredKey, now: i64) -> Value {
         "created_at": k.created_at,
         "activate_at": k.activate_at,
         "retire_at": k.retire_at,
+    })
+}
+
+async fn registration_token_command(
+    cmd: RegistrationTokenCommand,
+    config: &Config,
+) -> Result<(), Failure> {
+    let store = open_storage(config).await?;
+    let now = oauth2_actors::now();
+    match cmd {
+        RegistrationTokenCommand::Create {
+            description,
+            expires_in,
+            max_uses,
+        } => {
+            let new = NewInitialToken {
+                description,
+                expires_in,
+                max_uses,
+            };
+            let (token, record) =
+                create_initial_token(store.as_ref(), &SystemRandom::new(), now, new)
+                    .await
+                    .map_err(|e| match e.code {
+                        oauth2_core::ErrorCode::ServerError => operation_failure(e),
+                        _ => Failure::usage(e.description),
+                    })?;
+            let mut out = initial_token_json(&record, now);
+            if let Some(obj) = out.as_object_mut() {
+                obj.insert("token".into(), json!(token));
+            }
+            print_json(&out);
+        }
+        RegistrationTokenCommand::List => {
+            let tokens = store
+                .list_initial_tokens()
+                .await
+                .map_err(Failure::runtime)?;
+            print_json(&Value::Array(
+                tokens.iter().map(|t| initial_token_json(t, now)).collect(),
+            ));
+        }
+        RegistrationTokenCommand::Delete { hash } => {
+            let deleted = delete_initial_token(store.as_ref(), &hash)
+                .await
+                .map_err(operation_failure)?;
+            print_json(&json!({ "deleted": deleted.token_hash }));
+        }
+    }
+    Ok(())
+}
+
+/// A failed operation: its description, or for a server error the cause (the operator runs the
+/// command and may see it).
+fn operation_failure(e: oauth2_core::OAuthError) -> Failure {
+    Failure::runtime(e.cause.unwrap_or_else(|| e.description.into_owned()))
+}
+
+/// An initial access token without its value: the stored hash names it.
+fn initial_token_json(t: &InitialAccessToken, now: i64) -> Value {
+    let status = if t.expires_at.is_some_and(|e| e <= now) {
+        "expired"
+    } else if t.max_uses.is_some_and(|m| t.uses >= m) {
+        "used_up"
+    } else {
+        "active"
+    };
+    json!({
+        "token_hash": t.token_hash,
+        "description": t.description,
+        "status": status,
+        "created_at": t.created_at,
+        "expires_at": t.expires_at,
+        "max_uses": t.max_uses,
+        "uses": t.uses,
     })
 }
 

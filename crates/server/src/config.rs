@@ -172,6 +172,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Argon2id lanes.",
     },
     Setting {
+        key: "metrics.addr",
+        env: "OAUTH2_METRICS_ADDR",
+        default: None,
+        doc: "Serve /metrics on this address (host:port) instead of the main port.",
+    },
+    Setting {
         key: "log.level",
         env: "OAUTH2_LOG_LEVEL",
         default: Some("info"),
@@ -221,6 +227,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// Where `/metrics` is served: `None` on the main port.
+    pub metrics_addr: Option<String>,
     /// Whether the issuer was derived from host and port (then a port picked at bind time updates it).
     pub issuer_from_address: bool,
     pub settings: Settings,
@@ -532,6 +540,15 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
             "must be at least 8 KiB per lane",
         ));
     }
+    let metrics_addr = v.string("metrics.addr");
+    if let Some(a) = &metrics_addr
+        && a.parse::<std::net::SocketAddr>().is_err()
+        && !a
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+    {
+        return Err(v.fail("metrics.addr", "expected host:port"));
+    }
     let log_level = v.string("log.level").unwrap_or_else(|| "info".into());
     if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
         return Err(v.fail(
@@ -573,6 +590,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         redis_url,
         log_level,
         log_format,
+        metrics_addr,
         issuer_from_address,
         settings,
     })

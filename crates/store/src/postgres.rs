@@ -11,16 +11,18 @@ use crate::rows::{
     self, client_columns, code_columns, consent_columns, db_err, encode_list, encode_metadata,
     initial_token_columns, key_columns, refresh_columns, session_columns, user_columns,
 };
+use crate::rows::{access_columns, encode_detail, event_columns, search_term};
 use async_trait::async_trait;
 use oauth2_core::UnixTime;
 use oauth2_core::client::Client;
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
     AccessTokenRecord, AccessTokenStore, AuthorizationCode, AuthorizationCodeStore, ClientStore,
-    CodeRedemption, Consent, ConsentStore, InitialAccessToken, LoginThrottleStore, RefreshRotation,
-    RefreshToken, RefreshTokenStore, RegistrationTokenStore, SecretStore, Session, SessionStore,
-    SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
+    CodeRedemption, Consent, ConsentStore, InitialAccessToken, LoginThrottleStore, PoolStats,
+    RefreshRotation, RefreshToken, RefreshTokenStore, RegistrationTokenStore, SecretStore, Session,
+    SessionStore, SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
 };
+use oauth2_core::ports::{Event, EventStore, NewEvent, TokenOwner};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Postgres};
 use std::str::FromStr;
@@ -50,6 +52,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         description: "client metadata, admin clients and initial access tokens",
         sql: include_str!("../migrations/postgres/0003_client_metadata.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "the admin API's event log and token indexes",
+        sql: include_str!("../migrations/postgres/0004_admin.sql"),
     },
 ];
 
@@ -226,6 +233,29 @@ impl ClientStore for PgStore {
             .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn search_clients(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Client>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            client_columns!(),
+            " FROM clients WHERE (strpos(translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $1) > 0 OR strpos(translate(client_id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $1) > 0) \
+             AND ($2 IS NULL OR client_id > $2) ORDER BY client_id LIMIT $3"
+        ))
+        .bind(search_term(query))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::client)
+        .collect()
+    }
 }
 
 #[async_trait]
@@ -310,6 +340,29 @@ impl UserStore for PgStore {
         .await
         .map_err(db_err)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn search_users(
+        &self,
+        query: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE (strpos(translate(username, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $1) > 0 OR strpos(translate(COALESCE(email, ''), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), $1) > 0) \
+             AND ($2 IS NULL OR username > $2) ORDER BY username LIMIT $3"
+        ))
+        .bind(search_term(query))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::user)
+        .collect()
     }
 }
 
@@ -464,6 +517,48 @@ impl AccessTokenStore for PgStore {
         tx.commit().await.map_err(db_err)?;
         Ok(denied.rows_affected() + records.rows_affected())
     }
+
+    async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            access_columns!(),
+            " FROM access_tokens WHERE jti = $1"
+        ))
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?
+        .map(|row| rows::access_token(&row))
+        .transpose()
+    }
+
+    async fn list_access_tokens(
+        &self,
+        owner: &TokenOwner,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<AccessTokenRecord>> {
+        let (client_id, user_id) = owner.filter();
+        sqlx::query(concat!(
+            "SELECT ",
+            access_columns!(),
+            " FROM access_tokens a \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR user_id = $2) \
+             AND expires_at > $3 \
+             AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = a.jti) \
+             ORDER BY created_at DESC, jti LIMIT $4"
+        ))
+        .bind(client_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::access_token)
+        .collect()
+    }
 }
 
 #[async_trait]
@@ -550,6 +645,72 @@ impl RefreshTokenStore for PgStore {
             .await
             .map_err(db_err)?;
         Ok(done.rows_affected())
+    }
+
+    async fn list_refresh_tokens(
+        &self,
+        owner: &TokenOwner,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<RefreshToken>> {
+        let (client_id, user_id) = owner.filter();
+        sqlx::query(concat!(
+            "SELECT ",
+            refresh_columns!(),
+            " FROM refresh_tokens \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR user_id = $2) \
+             AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
+             ORDER BY created_at DESC, token_hash LIMIT $4"
+        ))
+        .bind(client_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::refresh_token)
+        .collect()
+    }
+
+    async fn find_refresh_tokens_by_hash_prefix(
+        &self,
+        prefix: &str,
+    ) -> StoreResult<Vec<RefreshToken>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            refresh_columns!(),
+            " FROM refresh_tokens WHERE left(token_hash, char_length($1)) = $1 ORDER BY token_hash LIMIT 2"
+        ))
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::refresh_token)
+        .collect()
+    }
+
+    async fn token_families(&self, owner: &TokenOwner, now: UnixTime) -> StoreResult<Vec<String>> {
+        let (client_id, user_id) = owner.filter();
+        sqlx::query_scalar(
+            "SELECT family_id FROM refresh_tokens \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR user_id = $2) \
+             AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $3 \
+             UNION \
+             SELECT family_id FROM access_tokens a \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR user_id = $2) \
+             AND expires_at > $3 \
+             AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = a.jti) \
+             ORDER BY family_id",
+        )
+        .bind(client_id)
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)
     }
 }
 
@@ -890,9 +1051,51 @@ impl RegistrationTokenStore for PgStore {
 }
 
 #[async_trait]
+impl EventStore for PgStore {
+    async fn append_event(&self, e: &NewEvent) -> StoreResult<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO events (at, kind, actor, subject, detail) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(e.at)
+        .bind(e.kind.as_str())
+        .bind(e.actor.as_str())
+        .bind(e.subject.as_str())
+        .bind(encode_detail(&e.detail)?)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)
+    }
+
+    async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(rows::event)
+        .collect()
+    }
+}
+
+#[async_trait]
 impl Storage for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -6,8 +6,8 @@
 use oauth2_core::client::{AuthMethod, Client, GrantType, RedirectUri};
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{
-    AuthorizationCode, Consent, InitialAccessToken, RefreshToken, Session, StoreError, StoreResult,
-    StoredKey, User,
+    AccessTokenRecord, AuthorizationCode, Consent, Event, InitialAccessToken, RefreshToken,
+    Session, StoreError, StoreResult, StoredKey, User,
 };
 use oauth2_core::scope::Scope;
 use sqlx::{ColumnIndex, Decode, Row, Type};
@@ -79,9 +79,19 @@ macro_rules! initial_token_columns {
         "token_hash, description, created_at, expires_at, max_uses, uses"
     };
 }
+macro_rules! access_columns {
+    () => {
+        "jti, family_id, client_id, user_id, scope, expires_at, created_at"
+    };
+}
+macro_rules! event_columns {
+    () => {
+        "id, at, kind, actor, subject, detail"
+    };
+}
 pub(crate) use {
-    client_columns, code_columns, consent_columns, initial_token_columns, key_columns,
-    refresh_columns, session_columns, user_columns,
+    access_columns, client_columns, code_columns, consent_columns, event_columns,
+    initial_token_columns, key_columns, refresh_columns, session_columns, user_columns,
 };
 
 /// Typed, named access to a row's columns, with sqlx's errors already mapped. Implemented once
@@ -287,6 +297,41 @@ pub(crate) fn initial_token(row: &impl Columns) -> StoreResult<InitialAccessToke
             .transpose()?,
         uses: count("uses", row.int("uses")?)?,
     })
+}
+
+pub(crate) fn access_token(row: &impl Columns) -> StoreResult<AccessTokenRecord> {
+    Ok(AccessTokenRecord {
+        jti: row.text("jti")?,
+        family_id: row.text("family_id")?,
+        client_id: row.text("client_id")?,
+        user_id: row.opt_text("user_id")?,
+        scope: scope(row, "scope")?,
+        expires_at: row.int("expires_at")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+/// An event's detail, stored as JSON text.
+pub(crate) fn encode_detail(detail: &serde_json::Value) -> StoreResult<String> {
+    serde_json::to_string(detail)
+        .map_err(|e| StoreError::Backend(format!("cannot encode an event's detail as JSON: {e}")))
+}
+
+pub(crate) fn event(row: &impl Columns) -> StoreResult<Event> {
+    Ok(Event {
+        id: row.int("id")?,
+        at: row.int("at")?,
+        kind: row.text("kind")?,
+        actor: row.text("actor")?,
+        subject: row.text("subject")?,
+        detail: serde_json::from_str(&row.text("detail")?).map_err(|e| corrupt("detail", e))?,
+    })
+}
+
+/// A search term as both backends compare it: only ASCII letters fold to lower case (SQLite's
+/// `lower()` folds nothing else, and PostgreSQL is made to match it).
+pub(crate) fn search_term(query: &str) -> String {
+    query.to_ascii_lowercase()
 }
 
 /// A `COUNT(*)`, which both databases return as a signed 64-bit integer.

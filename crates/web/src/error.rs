@@ -46,6 +46,8 @@ pub fn status_for(code: ErrorCode) -> StatusCode {
         | ErrorCode::RequestUriNotSupported => StatusCode::BAD_REQUEST,
         ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
         ErrorCode::AccessDenied | ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -93,7 +95,9 @@ impl ResponseError for HttpError {
             | ErrorCode::LoginRequired
             | ErrorCode::ConsentRequired
             | ErrorCode::RequestNotSupported
-            | ErrorCode::RequestUriNotSupported => {}
+            | ErrorCode::RequestUriNotSupported
+            | ErrorCode::NotFound
+            | ErrorCode::Conflict => {}
         }
         res.json(ErrorBody {
             error: e.code.as_str(),

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod pages;
 pub mod routes;
 
@@ -95,6 +96,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
         .route("/static/style.css", web::get().to(routes::auth::style_get))
         .route("/health", web::get().to(routes::health::health_get))
         .route("/ready", web::get().to(routes::health::ready_get));
+}
+
+/// `GET /metrics`, on the main port or on its own (`OAUTH2_METRICS_ADDR`).
+pub fn configure_metrics(cfg: &mut web::ServiceConfig, services: Arc<Services>) {
+    cfg.app_data(web::Data::from(services))
+        .route("/metrics", web::get().to(metrics::metrics_get));
 }
 
 /// CORS for the endpoints browser apps (public clients, RFC 8252/OAuth 2.1 SPAs) call directly.

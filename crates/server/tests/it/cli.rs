@@ -724,3 +724,94 @@ both!(
         assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     }
 );
+
+// --- registration-token ----------------------------------------------------------------------
+
+both!(
+    registration_token_create_list_and_delete_control_who_may_register,
+    &[],
+    |app: TestApp| async move {
+        let cli = Cli::for_app(&app);
+        let register = |token: String| {
+            let request = app
+                .http
+                .post(app.url("/clients/register"))
+                .bearer_auth(token)
+                .json(&serde_json::json!({ "grant_types": ["client_credentials"] }));
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        let created = cli
+            .run(&[
+                "registration-token",
+                "create",
+                "--description",
+                "partner onboarding",
+                "--expires-in",
+                "3600",
+                "--max-uses",
+                "2",
+            ])
+            .await
+            .json();
+        let token = created["token"].as_str().unwrap().to_owned();
+        let hash = created["token_hash"].as_str().unwrap().to_owned();
+        assert!(token.len() >= 32, "{created}");
+        assert_ne!(token, hash);
+        assert_eq!(created["description"], "partner onboarding");
+        assert_eq!(created["max_uses"], 2);
+        assert_eq!(created["uses"], 0);
+        assert_eq!(
+            created["expires_at"].as_i64().unwrap() - created["created_at"].as_i64().unwrap(),
+            3600
+        );
+
+        assert_eq!(
+            register(token.clone()).await,
+            201,
+            "the server takes it at once"
+        );
+
+        let list = cli.run(&["registration-token", "list"]).await.json();
+        assert_eq!(ids(&list, "token_hash"), [hash.clone()]);
+        assert_eq!(list[0]["uses"], 1);
+        assert_eq!(list[0]["status"], "active");
+        assert!(
+            !list.to_string().contains(&token),
+            "never the value: {list}"
+        );
+
+        let deleted = cli
+            .run(&["registration-token", "delete", &hash[..8]])
+            .await
+            .json();
+        assert_eq!(deleted["deleted"], hash.as_str());
+        assert_eq!(register(token).await, 401, "a deleted token is refused");
+        let list = cli.run(&["registration-token", "list"]).await.json();
+        assert_eq!(list, Value::Array(vec![]));
+        let line = cli
+            .run(&["registration-token", "delete", &hash])
+            .await
+            .error_line(1)
+            .to_owned();
+        assert!(line.contains(&hash), "{line}");
+    }
+);
+
+#[test]
+fn registration_token_create_with_zero_uses_or_no_lifetime_is_a_usage_error() {
+    let cli = Cli::empty();
+    for args in [
+        &["registration-token", "create", "--max-uses", "0"][..],
+        &["registration-token", "create", "--expires-in", "0"],
+        &["registration-token", "create", "--expires-in", "soon"],
+    ] {
+        let out = cli.run_now(args);
+        assert_eq!(out.code, Some(2), "{args:?}: {out:#?}");
+        assert!(out.stdout.is_empty(), "{out:#?}");
+    }
+    assert_eq!(
+        cli.run_now(&["registration-token", "list"]).json(),
+        Value::Array(vec![]),
+        "nothing was created"
+    );
+}

@@ -16,6 +16,9 @@ use oauth2_core::ports::{
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
+mod admin;
+pub use admin::*;
+
 type Db = Arc<dyn Storage>;
 
 /// One `#[tokio::test]` per conformance case, each on a database from `$fresh` (an async fn
@@ -75,6 +78,14 @@ macro_rules! conformance_suite {
             an_unknown_initial_token_is_refused,
             eight_concurrent_uses_of_a_three_use_token_give_exactly_three_successes,
             a_deleted_initial_token_is_refused_and_others_are_kept,
+            searching_clients_matches_name_or_id_ignoring_ascii_case_and_pages_by_id,
+            search_terms_are_literal_text_not_patterns,
+            searching_users_matches_username_or_email_and_pages_by_username,
+            listing_refresh_tokens_shows_the_owners_live_ones_newest_first,
+            listing_access_tokens_shows_the_owners_unexpired_undenied_records,
+            a_refresh_token_is_found_by_a_prefix_of_its_hash,
+            token_families_are_those_with_a_live_refresh_or_access_token_of_the_owner,
+            events_get_increasing_ids_and_are_listed_newest_first_page_by_page,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -100,7 +111,7 @@ fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
 // Migrations and health.
 
 pub async fn migrating_twice_applies_nothing_the_second_time(db: Db) {
-    assert_eq!(db.migrate().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(db.migrate().await.unwrap(), vec![1, 2, 3, 4]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
     db.ping().await.unwrap();
     assert!(matches!(db.backend(), "sqlite" | "postgres"));
@@ -122,7 +133,7 @@ pub async fn concurrent_migrations_apply_each_version_once(db: Db) {
         applied.extend(task.await.unwrap());
     }
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2, 3]);
+    assert_eq!(applied, vec![1, 2, 3, 4]);
 }
 
 // Clients.
@@ -1467,7 +1478,7 @@ pub const VERSION_1_CLIENT_ROW: &str = r#"INSERT INTO clients (client_id, secret
 pub async fn a_database_at_version_1_is_migrated_from_version_2_on_and_keeps_its_data(db: Db) {
     db.create_user(&user("u-1", "alice")).await.unwrap();
 
-    assert_eq!(db.migrate().await.unwrap(), vec![2, 3]);
+    assert_eq!(db.migrate().await.unwrap(), vec![2, 3, 4]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
 
     // The columns 0003 added hold their defaults.

@@ -171,6 +171,13 @@ pub async fn login_post(
             address: address(&req),
         })
         .await;
+    let outcome = match &result {
+        Ok(Ok(LoginResult::SignedIn { .. })) => "succeeded",
+        Ok(Ok(LoginResult::Failed)) => "failed",
+        Ok(Ok(LoginResult::Throttled)) => "throttled",
+        _ => "error",
+    };
+    metrics::counter!("oauth2_logins_total", "outcome" => outcome).increment(1);
     match result {
         Ok(Ok(LoginResult::SignedIn { session_id })) => {
             let Some(cookie) = session_cookie(&svc, session_id) else {
@@ -258,6 +265,16 @@ fn render_outcome(
     outcome: AuthorizeOutcome,
     status_for_redirect: StatusCode,
 ) -> HttpResponse {
+    let label = match &outcome {
+        AuthorizeOutcome::Redirect(url) if url.contains("code=") && !url.contains("error=") => {
+            "code"
+        }
+        AuthorizeOutcome::Redirect(_) => "error_redirect",
+        AuthorizeOutcome::LoginRequired { .. } => "login_required",
+        AuthorizeOutcome::ConsentRequired(_) => "consent_required",
+        AuthorizeOutcome::Fatal(_) => "error_page",
+    };
+    metrics::counter!("oauth2_authorization_requests_total", "outcome" => label).increment(1);
     match outcome {
         AuthorizeOutcome::Redirect(url) => pages::page_builder(status_for_redirect)
             .insert_header((header::LOCATION, url))

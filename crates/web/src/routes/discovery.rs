@@ -20,8 +20,8 @@ impl Metadata {
             grant_types: s.grant_types.clone(),
             auth_methods: AuthMethod::ALL.to_vec(),
             signing_alg: s.algorithm,
-            // Dynamic registration is not served yet, so it is not advertised.
-            registration_enabled: false,
+            registration_enabled: s.registration_policy
+                != oauth2_actors::RegistrationPolicy::Disabled,
             scopes: vec![],
             allow_plain_pkce: s.allow_plain_pkce,
         };

@@ -3,4 +3,5 @@
 pub mod auth;
 pub mod discovery;
 pub mod health;
+pub mod registration;
 pub mod token;

@@ -6,23 +6,43 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use oauth2_actors::Actors;
 use oauth2_actors::messages::{Introspect, IssueToken, Revoke};
 
+/// Counts the outcome of an endpoint call under `metric` and passes the result on.
+fn counted<T>(
+    metric: &'static str,
+    r: Result<T, HttpError>,
+    ok: impl Fn(&T) -> &'static str,
+) -> Result<T, HttpError> {
+    let result = match &r {
+        Ok(v) => ok(v),
+        Err(e) => e.0.code.as_str(),
+    };
+    metrics::counter!(metric, "result" => result).increment(1);
+    r
+}
+
 pub async fn token_post(
     req: HttpRequest,
     payload: web::Payload,
     actors: web::Data<Actors>,
 ) -> Result<HttpResponse, HttpError> {
-    let authorization = authorization(&req)?;
-    let form = form_body(&req, payload).await?;
-    let response = actors
-        .token
-        .send(IssueToken {
-            form,
-            authorization,
-            address: req.peer_addr().map(|a| a.ip().to_string()),
-        })
-        .await
-        .map_err(mailbox)??;
-    Ok(HttpResponse::Ok().json(response))
+    let result: Result<_, HttpError> = async {
+        let authorization = authorization(&req)?;
+        let form = form_body(&req, payload).await?;
+        Ok(actors
+            .token
+            .send(IssueToken {
+                form,
+                authorization,
+                address: req.peer_addr().map(|a| a.ip().to_string()),
+            })
+            .await
+            .map_err(mailbox)??)
+    }
+    .await;
+    if let Err(e) = &result {
+        metrics::counter!("oauth2_token_errors_total", "error" => e.0.code.as_str()).increment(1);
+    }
+    result.map(|response| HttpResponse::Ok().json(response))
 }
 
 pub async fn introspect_post(
@@ -30,16 +50,22 @@ pub async fn introspect_post(
     payload: web::Payload,
     actors: web::Data<Actors>,
 ) -> Result<HttpResponse, HttpError> {
-    let authorization = authorization(&req)?;
-    let form = form_body(&req, payload).await?;
-    let response = actors
-        .token
-        .send(Introspect {
-            form,
-            authorization,
-        })
-        .await
-        .map_err(mailbox)??;
+    let result: Result<_, HttpError> = async {
+        let authorization = authorization(&req)?;
+        let form = form_body(&req, payload).await?;
+        Ok(actors
+            .token
+            .send(Introspect {
+                form,
+                authorization,
+            })
+            .await
+            .map_err(mailbox)??)
+    }
+    .await;
+    let response = counted("oauth2_introspections_total", result, |r| {
+        if r.active { "active" } else { "inactive" }
+    })?;
     Ok(HttpResponse::Ok().json(response))
 }
 
@@ -48,15 +74,19 @@ pub async fn revoke_post(
     payload: web::Payload,
     actors: web::Data<Actors>,
 ) -> Result<HttpResponse, HttpError> {
-    let authorization = authorization(&req)?;
-    let form = form_body(&req, payload).await?;
-    actors
-        .token
-        .send(Revoke {
-            form,
-            authorization,
-        })
-        .await
-        .map_err(mailbox)??;
+    let result: Result<_, HttpError> = async {
+        let authorization = authorization(&req)?;
+        let form = form_body(&req, payload).await?;
+        Ok(actors
+            .token
+            .send(Revoke {
+                form,
+                authorization,
+            })
+            .await
+            .map_err(mailbox)??)
+    }
+    .await;
+    counted("oauth2_revocations_total", result, |_| "ok")?;
     Ok(HttpResponse::Ok().finish())
 }
