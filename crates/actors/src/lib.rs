@@ -5,9 +5,12 @@
 //! the worker's thread and never become a single queue that serializes the whole server; every
 //! handler returns a future, so one actor also serves many requests at once.
 
+pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod clients;
 pub mod grants;
+pub mod housekeeping;
 pub mod keys;
 pub mod messages;
 pub mod oidc;

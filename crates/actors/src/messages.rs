@@ -37,12 +37,22 @@ impl Actor for AuthActor {
     type Context = Context<Self>;
 }
 
+/// Runs the admin API's operations, each after checking the caller's bearer token.
+pub struct AdminActor {
+    svc: Arc<Services>,
+}
+
+impl Actor for AdminActor {
+    type Context = Context<Self>;
+}
+
 /// The addresses of one set of actors.
 #[derive(Clone)]
 pub struct Actors {
     pub token: Addr<TokenActor>,
     pub client: Addr<ClientActor>,
     pub auth: Addr<AuthActor>,
+    pub admin: Addr<AdminActor>,
 }
 
 impl Actors {
@@ -52,6 +62,7 @@ impl Actors {
         Actors {
             token: TokenActor { svc: svc.clone() }.start(),
             client: ClientActor { svc: svc.clone() }.start(),
+            admin: AdminActor { svc: svc.clone() }.start(),
             auth: AuthActor { svc }.start(),
         }
     }
@@ -390,6 +401,77 @@ impl Handler<DeleteRegistration> for ClientActor {
         Box::pin(async move {
             svc.delete_registration(&msg.client_id, msg.authorization.as_deref())
                 .await
+        })
+    }
+}
+
+/// An admin API call: the bearer token, and the operation to run once it is found to belong to
+/// an admin (see [`crate::admin`]).
+pub struct AdminCall<T> {
+    pub token: String,
+    pub op: T,
+}
+
+impl<T: crate::admin::AdminOp> Message for AdminCall<T> {
+    type Result = Result<T::Output, OAuthError>;
+}
+
+impl<T: crate::admin::AdminOp> Handler<AdminCall<T>> for AdminActor {
+    type Result = ResponseFuture<Result<T::Output, OAuthError>>;
+    fn handle(&mut self, msg: AdminCall<T>, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            let admin = svc.authenticate_admin(&msg.token, now).await?;
+            msg.op.run(svc, admin, now).await
+        })
+    }
+}
+
+/// `GET /account/applications`: the signed-in user and the applications they have authorized;
+/// `None` when not signed in.
+#[derive(Message)]
+#[rtype(result = "Result<Option<(SignedIn, Vec<crate::account::Application>)>, OAuthError>")]
+pub struct Applications {
+    pub session_id: String,
+}
+
+impl Handler<Applications> for AuthActor {
+    type Result =
+        ResponseFuture<Result<Option<(SignedIn, Vec<crate::account::Application>)>, OAuthError>>;
+    fn handle(&mut self, msg: Applications, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let Some(signed_in) = svc.signed_in(&msg.session_id, crate::now()).await? else {
+                return Ok(None);
+            };
+            let apps = svc.applications(&signed_in.user).await?;
+            Ok(Some((signed_in, apps)))
+        })
+    }
+}
+
+/// `POST /account/applications/revoke`: `None` when not signed in, else whether there was
+/// anything to take back.
+#[derive(Message)]
+#[rtype(result = "Result<Option<bool>, OAuthError>")]
+pub struct RevokeApplication {
+    pub session_id: String,
+    pub client_id: String,
+}
+
+impl Handler<RevokeApplication> for AuthActor {
+    type Result = ResponseFuture<Result<Option<bool>, OAuthError>>;
+    fn handle(&mut self, msg: RevokeApplication, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            let Some(signed_in) = svc.signed_in(&msg.session_id, now).await? else {
+                return Ok(None);
+            };
+            svc.revoke_application(&signed_in.user, &msg.client_id, now)
+                .await
+                .map(Some)
         })
     }
 }

@@ -46,6 +46,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     metrics_server: Option<actix_web::dev::Server>,
     services: Arc<Services>,
+    cleanup_interval: u64,
 }
 
 impl Application {
@@ -134,6 +135,7 @@ impl Application {
             server,
             metrics_server,
             services,
+            cleanup_interval: config.cleanup_interval,
         })
     }
 
@@ -162,6 +164,23 @@ impl Application {
         });
         if let Some(m) = self.metrics_server {
             actix_web::rt::spawn(m);
+        }
+        if self.cleanup_interval > 0 {
+            let svc = self.services.clone();
+            let period = Duration::from_secs(self.cleanup_interval);
+            actix_web::rt::spawn(async move {
+                let mut tick = actix_web::rt::time::interval(period);
+                loop {
+                    tick.tick().await;
+                    let now = oauth2_actors::now();
+                    if let Err(e) =
+                        oauth2_actors::housekeeping::cleanup(svc.store.as_ref(), &svc.settings, now)
+                            .await
+                    {
+                        tracing::warn!(error = %e, "housekeeping failed");
+                    }
+                }
+            });
         }
         self.server.await
     }

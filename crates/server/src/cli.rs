@@ -39,6 +39,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Delete expired codes, tokens, sessions and retired keys once, and exit.
+    Cleanup,
     /// Check or print the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -228,6 +230,18 @@ async fn run(command: Command, config: Config) -> Result<(), Failure> {
                 .map_err(|e| Failure::runtime(format!("cannot open the database: {e}")))?;
             let applied = store.migrate().await.map_err(Failure::runtime)?;
             print_json(&json!({ "applied": applied }));
+            Ok(())
+        }
+        Command::Cleanup => {
+            let store = open_storage(&config).await?;
+            let report = oauth2_actors::housekeeping::cleanup(
+                store.as_ref(),
+                &config.settings,
+                oauth2_actors::now(),
+            )
+            .await
+            .map_err(Failure::runtime)?;
+            print_json(&serde_json::to_value(report).unwrap_or_default());
             Ok(())
         }
         Command::Config(ConfigCommand::Check) => {

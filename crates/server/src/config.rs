@@ -172,6 +172,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Argon2id lanes.",
     },
     Setting {
+        key: "cleanup.interval",
+        env: "OAUTH2_CLEANUP_INTERVAL",
+        default: Some("300"),
+        doc: "Seconds between deletions of expired codes, tokens and sessions (0 turns the job off; `oauth2-server cleanup` runs it once).",
+    },
+    Setting {
         key: "metrics.addr",
         env: "OAUTH2_METRICS_ADDR",
         default: None,
@@ -229,6 +235,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Where `/metrics` is served: `None` on the main port.
     pub metrics_addr: Option<String>,
+    /// Seconds between housekeeping runs; 0: never.
+    pub cleanup_interval: u64,
     /// Whether the issuer was derived from host and port (then a port picked at bind time updates it).
     pub issuer_from_address: bool,
     pub settings: Settings,
@@ -540,6 +548,12 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
             "must be at least 8 KiB per lane",
         ));
     }
+    let cleanup_interval = v.int(
+        "cleanup.interval",
+        0,
+        7 * 24 * 3600,
+        "expected seconds from 0 (off) to 604800",
+    )? as u64;
     let metrics_addr = v.string("metrics.addr");
     if let Some(a) = &metrics_addr
         && a.parse::<std::net::SocketAddr>().is_err()
@@ -591,6 +605,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         log_level,
         log_format,
         metrics_addr,
+        cleanup_interval,
         issuer_from_address,
         settings,
     })

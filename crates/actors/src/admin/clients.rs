@@ -180,8 +180,7 @@ impl AdminOp for UpdateClient {
         let current = existing(&svc, &self.client_id).await?;
         let new = new_client(&self.body)?;
         let fields = new.validate()?;
-        let (secret_hash, secret) = match (new.auth_method.is_confidential(), current.secret_hash)
-        {
+        let (secret_hash, secret) = match (new.auth_method.is_confidential(), current.secret_hash) {
             (true, Some(hash)) => (Some(hash), None),
             (true, None) => {
                 let secret = new_secret(&svc.rng)?;

@@ -772,7 +772,7 @@ both!(
         );
 
         let list = cli.run(&["registration-token", "list"]).await.json();
-        assert_eq!(ids(&list, "token_hash"), [hash.clone()]);
+        assert_eq!(ids(&list, "token_hash"), [hash.as_str()]);
         assert_eq!(list[0]["uses"], 1);
         assert_eq!(list[0]["status"], "active");
         assert!(
@@ -815,3 +815,48 @@ fn registration_token_create_with_zero_uses_or_no_lifetime_is_a_usage_error() {
         "nothing was created"
     );
 }
+
+both!(
+    cleanup_deletes_what_has_expired_and_keeps_what_lives,
+    &[
+        ("OAUTH2_ACCESS_TOKEN_EXPIRATION", "1"),
+        ("OAUTH2_REFRESH_TOKEN_EXPIRATION", "1")
+    ],
+    |app: TestApp| async move {
+        use oauth2_core::client::{AuthMethod, GrantType};
+        let cli = Cli::for_app(&app);
+        app.create_user("erin", "erin-password").await;
+        let client = app
+            .create_client(
+                &[GrantType::Password, GrantType::RefreshToken],
+                "",
+                AuthMethod::ClientSecretBasic,
+                &[],
+            )
+            .await;
+        let (s, tokens) = app
+            .token_request(
+                &client,
+                "grant_type=password&username=erin&password=erin-password",
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            app.revoke(&client, tokens["access_token"].as_str().unwrap())
+                .await,
+            200
+        );
+        let browser = oauth2_testkit::browser::Browser::new(&app);
+        browser.login("erin", "erin-password", "").await;
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(2100)).await;
+        let report = cli.run(&["cleanup"]).await.json();
+        assert!(report["refresh_tokens"].as_u64().unwrap() >= 1, "{report}");
+        assert!(report["access_tokens"].as_u64().unwrap() >= 1, "{report}");
+        assert_eq!(report["sessions"], 0, "a live session stays");
+        let again = cli.run(&["cleanup"]).await.json();
+        assert_eq!(again["refresh_tokens"], 0, "idempotent: {again}");
+        assert_eq!(again["access_tokens"], 0);
+        let page = browser.get("/auth/login").await;
+        assert!(page.body.contains("signed in as erin"), "still signed in");
+    }
+);

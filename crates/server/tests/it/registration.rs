@@ -474,12 +474,15 @@ both!(
 
 // --- Bad metadata ----------------------------------------------------------------------------
 
+/// What a case sends, and the error it must get: (what, (content type, body), error code).
+type BadRequest = (&'static str, (&'static str, Vec<u8>), &'static str);
+
 both!(
     each_kind_of_bad_metadata_is_refused_with_its_rfc_error_code,
     OPEN,
     |app: TestApp| async move {
         let json_body = |v: Value| ("application/json", v.to_string().into_bytes());
-        let cases: Vec<(&str, (&str, Vec<u8>), &str)> = vec![
+        let cases: Vec<BadRequest> = vec![
             (
                 "a fragment",
                 json_body(json!({ "redirect_uris": ["https://app.example/cb#x"] })),
