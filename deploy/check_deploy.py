@@ -30,6 +30,8 @@ SECRET_NAME = "oauth2-server-secrets"
 SERVER_LABELS = {"app.kubernetes.io/name": "oauth2-server", "app.kubernetes.io/component": "server"}
 # Variables the binary reads that are not settings (crates/server/src/config.rs).
 NON_SETTING_ENV = {"OAUTH2_CONFIG"}
+# Read by the test suite only; docs may name them.
+TEST_ENV = {"OAUTH2_TEST_POSTGRES_URL", "OAUTH2_TEST_REDIS_URL"}
 
 
 def fail(msg: str) -> None:
@@ -408,6 +410,7 @@ def check_kustomizations() -> None:
 # --- docs ----------------------------------------------------------------------------------------
 
 def check_docs(found: list[config_docs.Setting]) -> None:
+    known = {s.env for s in found}
     problems = config_docs.check(found)
     for p in problems:
         fail(p)
@@ -422,6 +425,9 @@ def check_docs(found: list[config_docs.Setting]) -> None:
             expect((ROOT / ref).exists(), f"docs/{doc} names {ref}, which does not exist")
         for ref in re.findall(r"\]\(([\w.-]+\.md)\)", text):
             expect((path.parent / ref).exists(), f"docs/{doc} links to {ref}, which does not exist")
+        for var in sorted(set(re.findall(r"\bOAUTH2_[A-Z0-9_]*[A-Z0-9]\b", text))):
+            expect(var in known or var in NON_SETTING_ENV | TEST_ENV,
+                   f"docs/{doc} names {var}, which is not a setting of the binary")
 
 
 def main() -> int:

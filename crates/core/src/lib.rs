@@ -19,6 +19,7 @@ pub mod ports;
 pub mod registration;
 pub mod scope;
 pub mod secret;
+pub mod time;
 pub mod token;
 
 pub use aws_lc_rs::rand::{SecureRandom, SystemRandom};

@@ -93,6 +93,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
                 .route(web::get().to(routes::auth::logout_endpoint))
                 .route(web::post().to(routes::auth::logout_endpoint)),
         )
+        .service(
+            web::scope("/admin/api")
+                .wrap(no_store())
+                .configure(routes::admin_api::configure),
+        )
+        .route(
+            "/account/applications",
+            web::get().to(routes::account::applications_get),
+        )
+        .route(
+            "/account/applications/revoke",
+            web::post().to(routes::account::applications_revoke_post),
+        )
         .route("/static/style.css", web::get().to(routes::auth::style_get))
         .route("/health", web::get().to(routes::health::health_get))
         .route("/ready", web::get().to(routes::health::ready_get));

@@ -32,6 +32,7 @@ mod cli;
 mod client_credentials;
 mod code_flow;
 mod config;
+mod deploy;
 mod discovery;
 mod interop;
 mod introspection;

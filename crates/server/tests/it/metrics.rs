@@ -198,3 +198,51 @@ async fn metrics_can_be_served_on_their_own_port() {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("# TYPE"));
 }
+
+/// The runbook's metrics table names only metrics that exist, and every exported metric is in it.
+#[actix_web::test]
+async fn the_runbook_documents_exactly_the_exported_metrics() {
+    let app = oauth2_testkit::spawn_app(oauth2_testkit::Backend::Sqlite)
+        .await
+        .unwrap();
+    // Exercise the labelled counters so they appear.
+    let client = app.service_client("").await;
+    let token = app.access_token(&client).await;
+    app.introspect(&client, &token).await;
+    app.revoke(&client, &token).await;
+    let text = scrape(&app).await;
+    let exported: std::collections::BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_owned)
+        .collect();
+    let runbook = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/operations.md"
+    ))
+    .unwrap();
+    let documented: std::collections::BTreeSet<String> = runbook
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('`').nth(1))
+        .map(str::to_owned)
+        .collect();
+    for name in &exported {
+        assert!(
+            documented.contains(name),
+            "{name} is exported but not in docs/operations.md"
+        );
+    }
+    for name in [
+        "http_requests_total",
+        "oauth2_tokens_issued_total",
+        "oauth2_introspections_total",
+        "oauth2_revocations_total",
+    ] {
+        assert!(
+            exported.contains(name),
+            "{name} is documented but not exported"
+        );
+    }
+}

@@ -86,11 +86,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The Bearer token of the request (RFC 6750 §2.1); without one, 401 `invalid_token`.
 fn bearer(req: &HttpRequest) -> Result<String, HttpError> {
-    let missing = || OAuthError::invalid_token("a bearer access token with the admin scope is required");
+    let missing =
+        || OAuthError::invalid_token("a bearer access token with the admin scope is required");
     let header = authorization(req)?.ok_or_else(missing)?;
     let value = std::str::from_utf8(&header).map_err(|_| missing())?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
         _ => Err(missing().into()),
@@ -419,10 +422,9 @@ pub async fn tokens_get(
         (Some(c), None) if !c.is_empty() => TokenOwner::Client(c.to_owned()),
         (None, Some(u)) if !u.is_empty() => TokenOwner::User(u.to_owned()),
         _ => {
-            return Err(OAuthError::invalid_request(
-                "give exactly one of client_id and user_id",
-            )
-            .into());
+            return Err(
+                OAuthError::invalid_request("give exactly one of client_id and user_id").into(),
+            );
         }
     };
     let limit = match q.get("limit") {
@@ -454,7 +456,10 @@ pub async fn token_delete(
 
 // Signing keys.
 
-pub async fn keys_get(req: HttpRequest, actors: web::Data<Actors>) -> Result<HttpResponse, HttpError> {
+pub async fn keys_get(
+    req: HttpRequest,
+    actors: web::Data<Actors>,
+) -> Result<HttpResponse, HttpError> {
     let keys = call(&actors, &req, ListKeys).await?;
     Ok(HttpResponse::Ok().json(json!({
         "items": keys.iter().map(key_json).collect::<Vec<_>>(),
@@ -515,9 +520,10 @@ pub async fn events_get(
     let page = PageRequest::from_query(&query(&req)?)?;
     let after = match page.after.as_deref() {
         None => None,
-        Some(a) => Some(a.parse::<i64>().map_err(|_| {
-            OAuthError::invalid_request("after must be the id of an event")
-        })?),
+        Some(a) => Some(
+            a.parse::<i64>()
+                .map_err(|_| OAuthError::invalid_request("after must be the id of an event"))?,
+        ),
     };
     let events = call(
         &actors,

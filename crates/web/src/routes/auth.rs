@@ -17,13 +17,13 @@ use oauth2_core::form::Form;
 
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
-fn see_other(location: &str) -> HttpResponse {
+pub(crate) fn see_other(location: &str) -> HttpResponse {
     pages::page_builder(StatusCode::SEE_OTHER)
         .insert_header((header::LOCATION, location))
         .finish()
 }
 
-fn with_cookies(
+pub(crate) fn with_cookies(
     mut res: HttpResponse,
     cookies: impl IntoIterator<Item = Cookie<'static>>,
 ) -> HttpResponse {
@@ -45,7 +45,10 @@ fn bad_request(text: &str) -> HttpResponse {
 }
 
 /// Reads an urlencoded form from a page; `None` answers the request already.
-async fn page_form(req: &HttpRequest, payload: web::Payload) -> Result<Form, HttpResponse> {
+pub(crate) async fn page_form(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Form, HttpResponse> {
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -217,7 +220,7 @@ pub async fn login_post(
     }
 }
 
-fn server_error(e: &oauth2_core::OAuthError) -> HttpResponse {
+pub(crate) fn server_error(e: &oauth2_core::OAuthError) -> HttpResponse {
     tracing::error!(cause = e.cause.as_deref().unwrap_or("-"), code = %e.code, "page error");
     message(
         StatusCode::INTERNAL_SERVER_ERROR,

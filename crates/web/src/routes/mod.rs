@@ -1,5 +1,7 @@
 //! Route handlers, one module per area.
 
+pub mod account;
+pub mod admin_api;
 pub mod auth;
 pub mod discovery;
 pub mod health;
