@@ -414,7 +414,9 @@ def check_docs(found: list[config_docs.Setting]) -> None:
     problems = config_docs.check(found)
     for p in problems:
         fail(p)
-    if not problems:
+    if problems:
+        print(config_docs.FIX, flush=True)
+    else:
         ok(f"docs/configuration.md lists all {len(found)} settings of `oauth2-server config example`")
     for doc in ("configuration.md", "deployment.md", "upgrading.md"):
         path = ROOT / "docs" / doc

@@ -128,9 +128,10 @@ def check(settings: list[Setting], doc_path: Path = DOC) -> list[str]:
             f"the settings table in {doc_path.relative_to(ROOT)} differs from `oauth2-server config "
             "example` (a setting, default or doc changed)"
         )
-    if problems:
-        problems.append("fix: python3 deploy/config_docs.py --write  (regenerates the table)")
     return problems
+
+
+FIX = "to fix: python3 deploy/config_docs.py --write  (regenerates the table from the binary)"
 
 
 def main() -> int:
@@ -152,6 +153,8 @@ def main() -> int:
     problems = check(settings)
     for p in problems:
         print(f"FAIL: {p}", file=sys.stderr)
+    if problems:
+        print(FIX, file=sys.stderr)
     return 1 if problems else 0
 
 

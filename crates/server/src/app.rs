@@ -86,6 +86,10 @@ impl Application {
                     oauth2_web::metrics::http_metrics,
                 ))
                 .wrap(oauth2_web::security_headers())
+                // Outermost: the request span covers every other middleware and the handler.
+                .wrap(actix_web::middleware::from_fn(
+                    oauth2_web::context::request_context,
+                ))
                 .configure(move |cfg| {
                     oauth2_web::configure(cfg, actors, services);
                     if metrics_on_main {

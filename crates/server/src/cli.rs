@@ -6,6 +6,7 @@
 use crate::app::{Application, StartError, open_storage};
 use crate::config::{self, Config};
 use clap::{Parser, Subcommand};
+use oauth2_actors::admin::record_event;
 use oauth2_actors::clients::{NewClient, create_client};
 use oauth2_actors::keys;
 use oauth2_actors::registration::{NewInitialToken, create_initial_token, delete_initial_token};
@@ -89,6 +90,10 @@ pub enum ClientCommand {
         skip_consent: bool,
         #[arg(long, value_name = "METHOD")]
         auth_method: Option<String>,
+        /// An admin client: may be granted the `admin` scope (the admin API) through
+        /// client_credentials; the scope is added to --scope.
+        #[arg(long)]
+        admin: bool,
     },
     /// List clients.
     List,
@@ -276,6 +281,7 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
             public,
             skip_consent,
             auth_method,
+            admin,
         } => Some(new_client(
             name,
             redirect_uris,
@@ -284,6 +290,7 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
             *public,
             *skip_consent,
             auth_method.as_deref(),
+            *admin,
         )?),
         _ => None,
     };
@@ -297,6 +304,9 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
             let created = create_client(store.as_ref(), &SystemRandom::new(), now, new)
                 .await
                 .map_err(|e| Failure::usage(format!("{}: {}", e.code, e.description)))?;
+            let c = &created.client;
+            let detail = json!({ "client_name": c.name, "admin": c.admin });
+            record_change(store.as_ref(), "client.created", &c.client_id, detail).await;
             let mut out = client_json(&created.client);
             if let (Some(secret), Some(obj)) = (created.secret, out.as_object_mut()) {
                 obj.insert("client_secret".into(), json!(secret));
@@ -324,12 +334,14 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
             if !deleted {
                 return Err(Failure::runtime(format!("no client with id '{client_id}'")));
             }
+            record_change(store.as_ref(), "client.deleted", &client_id, json!({})).await;
             print_json(&json!({ "deleted": client_id }));
         }
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn new_client(
     name: &str,
     redirect_uris: &[String],
@@ -338,6 +350,7 @@ fn new_client(
     public: bool,
     skip_consent: bool,
     auth_method: Option<&str>,
+    admin: bool,
 ) -> Result<NewClient, Failure> {
     let auth_method = match (auth_method, public) {
         (Some(m), _) => {
@@ -380,6 +393,7 @@ fn new_client(
         redirect_uris.to_vec(),
     );
     new.skip_consent = skip_consent;
+    new.admin = admin;
     Ok(new)
 }
 
@@ -410,6 +424,7 @@ pub fn client_json(c: &Client) -> Value {
         "scope": c.scope.to_string(),
         "token_endpoint_auth_method": c.auth_method.as_str(),
         "skip_consent": c.skip_consent,
+        "admin": c.admin,
         "client_id_issued_at": c.created_at,
         "updated_at": c.updated_at,
     })
@@ -463,6 +478,8 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
                 | oauth2_actors::users::UserError::Internal(_) => Failure::runtime(e),
                 _ => Failure::usage(e.to_string()),
             })?;
+            let detail = json!({ "username": user.username, "admin": user.admin });
+            record_change(store.as_ref(), "user.created", &user.id, detail).await;
             print_json(&user_json(&user));
         }
         UserCommand::List => {
@@ -503,6 +520,8 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
                 .delete_user_sessions(&user.id)
                 .await
                 .map_err(Failure::runtime)?;
+            let detail = json!({ "sessions_ended": ended });
+            record_change(store.as_ref(), "user.password_reset", &user.id, detail).await;
             print_json(
                 &json!({ "username": user.username, "password_changed": true, "sessions_ended": ended }),
             );
@@ -530,6 +549,12 @@ async fn set_enabled(
             .await
             .map_err(Failure::runtime)?;
     }
+    let kind = if enabled {
+        "user.enabled"
+    } else {
+        "user.disabled"
+    };
+    record_change(store.as_ref(), kind, &user.id, json!({})).await;
     print_json(&user_json(&user));
     Ok(())
 }
@@ -558,6 +583,9 @@ async fn keys_command(cmd: KeysCommand, config: &Config) -> Result<(), Failure> 
                     ),
                     other => Failure::runtime(other),
                 })?;
+            let detail =
+                json!({ "algorithm": key.algorithm.as_str(), "activate_at": key.activate_at });
+            record_change(store.as_ref(), "key.rotated", &key.kid, detail).await;
             print_json(&key_json(&key, now));
         }
         KeysCommand::List => {
@@ -614,6 +642,14 @@ async fn registration_token_command(
                         oauth2_core::ErrorCode::ServerError => operation_failure(e),
                         _ => Failure::usage(e.description),
                     })?;
+            let detail = json!({ "description": record.description, "expires_at": record.expires_at, "max_uses": record.max_uses });
+            record_change(
+                store.as_ref(),
+                "registration_token.created",
+                &record.token_hash,
+                detail,
+            )
+            .await;
             let mut out = initial_token_json(&record, now);
             if let Some(obj) = out.as_object_mut() {
                 obj.insert("token".into(), json!(token));
@@ -633,6 +669,13 @@ async fn registration_token_command(
             let deleted = delete_initial_token(store.as_ref(), &hash)
                 .await
                 .map_err(operation_failure)?;
+            record_change(
+                store.as_ref(),
+                "registration_token.deleted",
+                &deleted.token_hash,
+                json!({}),
+            )
+            .await;
             print_json(&json!({ "deleted": deleted.token_hash }));
         }
     }
@@ -663,6 +706,18 @@ fn initial_token_json(t: &InitialAccessToken, now: i64) -> Value {
         "max_uses": t.max_uses,
         "uses": t.uses,
     })
+}
+
+/// Records a change in the event log, with `cli` as the actor. The change is made by then: a
+/// failure to record it is a warning, not a failed command.
+async fn record_change(store: &dyn Storage, kind: &str, subject: &str, detail: Value) {
+    let recorded = record_event(store, "cli", kind, subject, detail, oauth2_actors::now()).await;
+    if let Err(e) = recorded {
+        eprintln!(
+            "warning: the change was made but not recorded in the event log: {}",
+            e.cause.as_deref().unwrap_or(&e.description)
+        );
+    }
 }
 
 fn print_json(v: &Value) {

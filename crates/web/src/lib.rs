@@ -1,6 +1,7 @@
 //! The HTTP layer: actix-web routes, request extraction, and the one mapping from protocol errors
 //! to HTTP responses. Handlers parse, send a typed message to an actor, and render the outcome.
 
+pub mod context;
 pub mod error;
 pub mod extract;
 pub mod metrics;

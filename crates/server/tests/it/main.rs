@@ -38,6 +38,7 @@ mod interop;
 mod introspection;
 mod keys;
 mod login;
+mod logs;
 mod malformed;
 mod metrics;
 mod oidc;
