@@ -22,7 +22,12 @@ command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
 if [ -z "${OAUTH2_BENCH_BIN_DIR:-}" ]; then
   target="${CARGO_TARGET_DIR:-target}"
   cargo build --release -q -p oauth2-server -p oauth2-bench-ceiling
-  export OAUTH2_BENCH_BIN_DIR="$(cd "$target/release" && pwd)"
+  # A private copy: a rebuild in the same target directory during the run changes nothing.
+  mkdir -p bench/out/bin
+  for b in oauth2-server oauth2-bench-ceiling oauth2-bench-driver; do
+    cp "$target/release/$b" bench/out/bin/
+  done
+  export OAUTH2_BENCH_BIN_DIR="$PWD/bench/out/bin"
 fi
 
 if [ "${NODE:-1}" != 0 ] && [ ! -d bench/node/node_modules/oidc-provider ]; then

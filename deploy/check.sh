@@ -51,7 +51,8 @@ else
   missing+=("kustomize or kubectl")
 fi
 if ((${#missing[@]})); then
-  msg="missing: ${missing[*]}. Install: pip install ${PIP_TOOLS}; apt-get install prometheus; kubectl or kustomize"
+  printf -v list '%s, ' "${missing[@]}"
+  msg="missing: ${list%, }. Install: pip install ${PIP_TOOLS}; apt-get install prometheus; kubectl or kustomize"
   if [ -n "${CI:-}" ]; then
     echo "FATAL: CI is set but deploy/check.sh cannot run. ${msg}" >&2
     exit 1

@@ -475,3 +475,58 @@ impl Handler<RevokeApplication> for AuthActor {
         })
     }
 }
+
+/// A message with the caller's tracing span. Actor handlers run as tasks of their own, which would
+/// lose the request's span (and with it the request id and trace id on every log line); this
+/// carries it across.
+pub struct Traced<M>(pub M, pub tracing::Span);
+
+impl<M: Message> Message for Traced<M>
+where
+    M::Result: 'static,
+{
+    type Result = M::Result;
+}
+
+/// Implements `Handler<Traced<M>>` for each listed message of an actor. (Listed one by one: a
+/// blanket impl over every `M` sends the trait solver into endless `Traced<Traced<..>>`.)
+macro_rules! traced_handler {
+    ($actor:ty: $($msg:ty),+ $(,)?) => {
+        $(
+            impl Handler<Traced<$msg>> for $actor {
+                type Result = ResponseFuture<<$msg as Message>::Result>;
+                fn handle(&mut self, msg: Traced<$msg>, ctx: &mut Context<Self>) -> Self::Result {
+                    use tracing::Instrument;
+                    let Traced(inner, span) = msg;
+                    let fut = span.in_scope(|| <Self as Handler<$msg>>::handle(self, inner, ctx));
+                    Box::pin(fut.instrument(span))
+                }
+            }
+        )+
+    };
+}
+
+traced_handler!(TokenActor: IssueToken, Introspect, Revoke);
+traced_handler!(AuthActor: CurrentUser, Login, Logout, Authorize, Decide, UserInfo, EndSession);
+
+/// `addr.traced(msg)`: `send` with the current span (see [`Traced`]).
+pub trait SendTraced<A: Actor> {
+    fn traced<M>(&self, msg: M) -> actix::dev::Request<A, Traced<M>>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send + 'static,
+        A: Handler<Traced<M>>,
+        A::Context: actix::dev::ToEnvelope<A, Traced<M>>;
+}
+
+impl<A: Actor> SendTraced<A> for Addr<A> {
+    fn traced<M>(&self, msg: M) -> actix::dev::Request<A, Traced<M>>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send + 'static,
+        A: Handler<Traced<M>>,
+        A::Context: actix::dev::ToEnvelope<A, Traced<M>>,
+    {
+        self.send(Traced(msg, tracing::Span::current()))
+    }
+}

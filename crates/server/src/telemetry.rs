@@ -11,11 +11,11 @@ pub fn init(level: &str, format: LogFormat) {
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        // Each line carries the fields of the request span (request_id, trace_id).
+        // Each line carries its spans, the outermost being the request (request_id, trace_id).
         LogFormat::Json => builder
             .json()
-            .with_current_span(true)
-            .with_span_list(false)
+            .with_current_span(false)
+            .with_span_list(true)
             .try_init(),
     };
 }

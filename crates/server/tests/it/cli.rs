@@ -860,3 +860,47 @@ both!(
         assert!(page.body.contains("signed in as erin"), "still signed in");
     }
 );
+
+both!(
+    an_admin_client_made_by_the_cli_is_granted_the_admin_scope_and_the_change_is_an_event,
+    &[],
+    |app: TestApp| async move {
+        let cli = Cli::for_app(&app);
+        let created = cli
+            .run(&["client", "create", "--name", "ops", "--admin"])
+            .await
+            .json();
+        assert_eq!(
+            (&created["admin"], &created["scope"]),
+            (&Value::Bool(true), &Value::String("admin".into())),
+            "--admin registers the admin scope: {created}"
+        );
+        let admin = client_of(&created);
+        let (status, body) = app.client_credentials(&admin, Some("admin")).await;
+        assert_eq!(status, 200, "{body}");
+        // The scope alone is not enough: the client must be an admin.
+        let plain = cli
+            .run(&["client", "create", "--name", "plain", "--scope", "admin"])
+            .await
+            .json();
+        assert_eq!(plain["admin"], false);
+        let (status, body) = app
+            .client_credentials(&client_of(&plain), Some("admin"))
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
+
+        let events = app.services.store.list_events(None, 10).await.unwrap();
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(
+            (
+                events[1].kind.as_str(),
+                events[1].actor.as_str(),
+                events[1].subject.as_str()
+            ),
+            ("client.created", "cli", admin.id.as_str())
+        );
+    }
+);

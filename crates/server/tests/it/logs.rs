@@ -26,8 +26,8 @@ async fn a_full_flow_logs_no_secret_and_every_request_line_has_its_ids() {
     let writer = buffer.clone();
     tracing_subscriber::fmt()
         .json()
-        .with_current_span(true)
-        .with_span_list(false)
+        .with_current_span(false)
+        .with_span_list(true)
         .with_env_filter(tracing_subscriber::EnvFilter::new(
             "debug,hyper=info,hyper_util=info,reqwest=info,h2=info,mio=info",
         ))
@@ -129,19 +129,36 @@ async fn a_full_flow_logs_no_secret_and_every_request_line_has_its_ids() {
             &secret[..8]
         );
     }
-    // Every line written while serving a request names the request and the trace.
+    // Every line written while serving a request names the request and the trace: the request
+    // span always carries both ids.
     let mut request_lines = 0;
     for line in logs.lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
-        if let Some(span) = v.get("span").filter(|s| s["name"] == "request") {
+        if let Some(spans) = v.get("spans").and_then(|s| s.as_array()) {
+            // Start-up and background work log outside any request.
+            let Some(request) = spans.iter().find(|s| s["name"] == "request") else {
+                continue;
+            };
             assert!(
-                span["request_id"].is_string() && span["trace_id"].is_string(),
+                request["request_id"].is_string() && request["trace_id"].is_string(),
                 "{line}"
             );
             request_lines += 1;
         }
     }
     assert!(request_lines > 5, "request lines carry their span");
+    // Lines written by the actors (their handlers run as tasks of their own) carry it too.
+    let family_line = logs
+        .lines()
+        .find(|l| l.contains("token family revoked"))
+        .expect("the refresh reuse was logged");
+    let v: serde_json::Value = serde_json::from_str(family_line).unwrap();
+    assert!(
+        v["spans"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["request_id"].is_string())),
+        "actor log line has the request id: {family_line}"
+    );
     assert!(
         logs.lines()
             .any(|l| l.contains("req-abc-123") && l.contains(trace)),

@@ -27,6 +27,8 @@ macro_rules! both {
     };
 }
 
+mod account;
+mod admin_api;
 mod browser;
 mod cli;
 mod client_credentials;

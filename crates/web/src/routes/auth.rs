@@ -10,6 +10,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use oauth2_actors::auth::{AuthorizeOutcome, ConsentRequest};
+use oauth2_actors::messages::SendTraced;
 use oauth2_actors::messages::{Authorize, CurrentUser, Decide, Login, LoginResult, Logout};
 use oauth2_actors::{Actors, Services};
 use oauth2_core::authorize::encode;
@@ -109,7 +110,7 @@ pub async fn login_get(
     let force = query.get("prompt") == Some("login");
     if !force
         && let Some(id) = session_id(&req, &svc)
-        && let Ok(Ok(Some(signed_in))) = actors.auth.send(CurrentUser(id)).await
+        && let Ok(Ok(Some(signed_in))) = actors.auth.traced(CurrentUser(id)).await
     {
         if !return_to.is_empty() {
             return see_other(return_to);
@@ -168,7 +169,7 @@ pub async fn login_post(
     };
     let result = actors
         .auth
-        .send(Login {
+        .traced(Login {
             username: username.to_owned(),
             password: password.to_owned(),
             address: address(&req),
@@ -250,7 +251,7 @@ pub async fn logout_post(
         );
     }
     if let Some(id) = session_id(&req, &svc) {
-        match actors.auth.send(Logout(id)).await {
+        match actors.auth.traced(Logout(id)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return server_error(&e),
             Err(e) => return server_error(&mailbox(e).0),
@@ -348,7 +349,7 @@ pub async fn authorize_get(
         }
     };
     let session_id = session_id(&req, &svc);
-    match actors.auth.send(Authorize { params, session_id }).await {
+    match actors.auth.traced(Authorize { params, session_id }).await {
         Ok(outcome) => render_outcome(&req, &svc, outcome, StatusCode::FOUND),
         Err(e) => server_error(&mailbox(e).0),
     }
@@ -381,7 +382,7 @@ pub async fn authorize_post(
     let session_id = session_id(&req, &svc);
     match actors
         .auth
-        .send(Decide {
+        .traced(Decide {
             params,
             session_id,
             allow,
@@ -432,7 +433,7 @@ pub async fn userinfo(
     };
     let claims = actors
         .auth
-        .send(oauth2_actors::messages::UserInfo(token))
+        .traced(oauth2_actors::messages::UserInfo(token))
         .await
         .map_err(mailbox)??;
     Ok(HttpResponse::Ok()
@@ -472,7 +473,7 @@ pub async fn logout_endpoint(
     let session = session_id(&req, &svc);
     let outcome = match actors
         .auth
-        .send(oauth2_actors::messages::EndSession {
+        .traced(oauth2_actors::messages::EndSession {
             params,
             session_id: session.clone(),
             confirmed,
@@ -489,7 +490,7 @@ pub async fn logout_endpoint(
             params,
         } => {
             let username = match session {
-                Some(id) => match actors.auth.send(CurrentUser(id)).await {
+                Some(id) => match actors.auth.traced(CurrentUser(id)).await {
                     Ok(Ok(Some(s))) => s.user.username,
                     _ => String::new(),
                 },

@@ -4,6 +4,7 @@ use crate::error::{HttpError, mailbox};
 use crate::extract::{authorization, form_body};
 use actix_web::{HttpRequest, HttpResponse, web};
 use oauth2_actors::Actors;
+use oauth2_actors::messages::SendTraced;
 use oauth2_actors::messages::{Introspect, IssueToken, Revoke};
 
 /// Counts the outcome of an endpoint call under `metric` and passes the result on.
@@ -30,7 +31,7 @@ pub async fn token_post(
         let form = form_body(&req, payload).await?;
         Ok(actors
             .token
-            .send(IssueToken {
+            .traced(IssueToken {
                 form,
                 authorization,
                 address: req.peer_addr().map(|a| a.ip().to_string()),
@@ -55,7 +56,7 @@ pub async fn introspect_post(
         let form = form_body(&req, payload).await?;
         Ok(actors
             .token
-            .send(Introspect {
+            .traced(Introspect {
                 form,
                 authorization,
             })
@@ -79,7 +80,7 @@ pub async fn revoke_post(
         let form = form_body(&req, payload).await?;
         Ok(actors
             .token
-            .send(Revoke {
+            .traced(Revoke {
                 form,
                 authorization,
             })
