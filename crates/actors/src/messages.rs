@@ -508,6 +508,17 @@ macro_rules! traced_handler {
 
 traced_handler!(TokenActor: IssueToken, Introspect, Revoke);
 traced_handler!(AuthActor: CurrentUser, Login, Logout, Authorize, Decide, UserInfo, EndSession);
+traced_handler!(AuthActor: Applications, RevokeApplication);
+
+impl<T: crate::admin::AdminOp> Handler<Traced<AdminCall<T>>> for AdminActor {
+    type Result = ResponseFuture<Result<T::Output, OAuthError>>;
+    fn handle(&mut self, msg: Traced<AdminCall<T>>, ctx: &mut Context<Self>) -> Self::Result {
+        use tracing::Instrument;
+        let Traced(inner, span) = msg;
+        let fut = span.in_scope(|| <Self as Handler<AdminCall<T>>>::handle(self, inner, ctx));
+        Box::pin(fut.instrument(span))
+    }
+}
 
 /// `addr.traced(msg)`: `send` with the current span (see [`Traced`]).
 pub trait SendTraced<A: Actor> {

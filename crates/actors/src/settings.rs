@@ -73,6 +73,49 @@ pub struct Settings {
     pub login_max_failures_per_user: u64,
     pub login_max_failures_per_address: u64,
     pub login_failure_window: i64,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpRange>,
+}
+
+/// An IP address range (`10.0.0.0/8`, `::1`), parsed without a crate for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(s: &str) -> Option<IpRange> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.parse().ok()?, None),
+        };
+        let max = match addr {
+            std::net::IpAddr::V4(_) => 32,
+            std::net::IpAddr::V6(_) => 128,
+        };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpRange { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        fn bits(ip: std::net::IpAddr) -> (u128, u32) {
+            match ip {
+                std::net::IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
+                std::net::IpAddr::V6(v) => match v.to_ipv4_mapped() {
+                    Some(v4) => (u128::from(u32::from(v4)), 32),
+                    None => (u128::from(v), 128),
+                },
+            }
+        }
+        let (a, la) = bits(self.addr);
+        let (b, lb) = bits(ip);
+        if la != lb {
+            return false;
+        }
+        let shift = la - u32::from(self.prefix);
+        shift >= la || (a >> shift) == (b >> shift)
+    }
 }
 
 impl Settings {
@@ -105,6 +148,7 @@ impl Settings {
             login_max_failures_per_user: 10,
             login_max_failures_per_address: 50,
             login_failure_window: 15 * 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }

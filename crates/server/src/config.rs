@@ -172,6 +172,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Argon2id lanes.",
     },
     Setting {
+        key: "server.trusted_proxies",
+        env: "OAUTH2_TRUSTED_PROXIES",
+        default: None,
+        doc: "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client address (for sign-in limits); by default the TCP peer is the client.",
+    },
+    Setting {
         key: "cleanup.interval",
         env: "OAUTH2_CLEANUP_INTERVAL",
         default: Some("300"),
@@ -548,6 +554,21 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
             "must be at least 8 KiB per lane",
         ));
     }
+    let trusted_proxies = match v.string("server.trusted_proxies") {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(oauth2_actors::settings::IpRange::parse)
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                v.fail(
+                    "server.trusted_proxies",
+                    "expected comma-separated IP addresses or CIDRs",
+                )
+            })?,
+    };
     let cleanup_interval = v.int(
         "cleanup.interval",
         0,
@@ -594,6 +615,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         login_max_failures_per_user,
         login_max_failures_per_address,
         login_failure_window,
+        trusted_proxies,
     };
     Ok(Config {
         host,

@@ -42,3 +42,35 @@ pub fn authorization(req: &HttpRequest) -> Result<Option<Vec<u8>>, HttpError> {
     }
     Ok(first)
 }
+
+/// The client's address: the TCP peer, or, when the peer is a trusted reverse proxy, the
+/// right-most address in `X-Forwarded-For` that is not itself a trusted proxy. Headers from
+/// anyone else are ignored, so a client cannot choose its own address (and dodge sign-in limits).
+pub fn client_address(
+    req: &HttpRequest,
+    trusted: &[oauth2_actors::settings::IpRange],
+) -> Option<String> {
+    let peer = req.peer_addr()?.ip();
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|r| r.contains(ip));
+    if !is_trusted(peer) {
+        return Some(peer.to_string());
+    }
+    // All hops, in order, across repeated headers; walked from the nearest proxy outwards.
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    Some(client.to_string())
+}

@@ -66,6 +66,7 @@ pub fn describe_scope(scope: &str) -> ScopeView {
         "profile" => "See your name and basic profile".to_owned(),
         "email" => "See your email address".to_owned(),
         "offline_access" => "Keep access while you are not using it".to_owned(),
+        "admin" => "Administer this server: its clients, users, tokens and keys".to_owned(),
         other => format!("Use the \u{201c}{other}\u{201d} permission"),
     };
     ScopeView {

@@ -143,7 +143,7 @@ impl AdminOp for RevokeToken {
                         &admin,
                         "token.revoked",
                         &info.id,
-                        json!({ "kind": info.kind.as_str(), "client_id": info.client_id, "user_id": info.user_id, "family": "revoked" }),
+                        json!({ "kind": info.kind.as_str(), "client_id": info.client_id, "user_id": info.user_id, "whole_family": true }),
                         now,
                     )
                     .await?;

@@ -125,3 +125,79 @@ both!(
         assert_eq!(s, 400, "this address is locked out");
     }
 );
+
+both!(
+    forwarded_addresses_count_only_behind_a_trusted_proxy,
+    &[
+        ("OAUTH2_LOGIN_MAX_FAILURES_PER_ADDRESS", "2"),
+        ("OAUTH2_TRUSTED_PROXIES", "127.0.0.0/8, ::1")
+    ],
+    |app: TestApp| async move {
+        app.create_user("carol", "other-pass").await;
+        let client = password_client(&app).await;
+        let post = |xff: &'static str, password: &'static str| {
+            let c = client.clone();
+            let app = &app;
+            async move {
+                app.http
+                    .post(app.url("/oauth/token"))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .header(
+                        "Authorization",
+                        oauth2_testkit::basic(&c.id, c.secret.as_deref().unwrap()),
+                    )
+                    .header("X-Forwarded-For", xff)
+                    .body(body("carol", password))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(post("203.0.113.7", "guess-1").await, 400);
+        assert_eq!(post("203.0.113.7", "guess-2").await, 400);
+        assert_eq!(
+            post("203.0.113.7", "other-pass").await,
+            400,
+            "that address is locked out"
+        );
+        // Another client behind the same proxy is not.
+        assert_eq!(post("198.51.100.9, 127.0.0.1", "other-pass").await, 200);
+    }
+);
+
+both!(
+    forwarded_headers_from_untrusted_peers_are_ignored,
+    &[("OAUTH2_LOGIN_MAX_FAILURES_PER_ADDRESS", "2")],
+    |app: TestApp| async move {
+        app.create_user("carol", "other-pass").await;
+        let client = password_client(&app).await;
+        for (xff, password) in [
+            ("203.0.113.1", "guess-1"),
+            ("203.0.113.2", "guess-2"),
+            ("203.0.113.3", "other-pass"),
+        ] {
+            let status = app
+                .http
+                .post(app.url("/oauth/token"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header(
+                    "Authorization",
+                    oauth2_testkit::basic(&client.id, client.secret.as_deref().unwrap()),
+                )
+                .header("X-Forwarded-For", xff)
+                .body(body("carol", password))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if password == "other-pass" {
+                assert_eq!(
+                    status, 400,
+                    "a client cannot pick a fresh address to dodge the limit"
+                );
+            }
+        }
+    }
+);

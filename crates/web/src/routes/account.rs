@@ -9,7 +9,7 @@ use crate::pages::{
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use oauth2_actors::messages::{Applications, RevokeApplication};
+use oauth2_actors::messages::{Applications, RevokeApplication, SendTraced};
 use oauth2_actors::{Actors, Services};
 use oauth2_core::authorize::encode;
 use oauth2_core::time::format_utc;
@@ -46,7 +46,7 @@ pub async fn applications_get(
     let Some(session_id) = session_id(&req, &svc) else {
         return sign_in_first();
     };
-    let (signed_in, apps) = match actors.auth.send(Applications { session_id }).await {
+    let (signed_in, apps) = match actors.auth.traced(Applications { session_id }).await {
         Ok(Ok(Some(found))) => found,
         Ok(Ok(None)) => return sign_in_first(),
         Ok(Err(e)) => return server_error(&e),
@@ -101,7 +101,7 @@ pub async fn applications_revoke_post(
     let client_id = form.get("client_id").unwrap_or_default().to_owned();
     match actors
         .auth
-        .send(RevokeApplication {
+        .traced(RevokeApplication {
             session_id,
             client_id,
         })

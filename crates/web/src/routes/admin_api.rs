@@ -24,7 +24,7 @@ use oauth2_actors::admin::users::{
 };
 use oauth2_actors::admin::{AdminOp, Page, PageRequest, Revoked};
 use oauth2_actors::clients::CreatedClient;
-use oauth2_actors::messages::AdminCall;
+use oauth2_actors::messages::{AdminCall, SendTraced};
 use oauth2_core::OAuthError;
 use oauth2_core::client::{Client, GrantType};
 use oauth2_core::form::Form;
@@ -109,7 +109,7 @@ async fn call<T: AdminOp>(
     let token = bearer(req)?;
     Ok(actors
         .admin
-        .send(AdminCall { token, op })
+        .traced(AdminCall { token, op })
         .await
         .map_err(mailbox)??)
 }

@@ -90,8 +90,8 @@ fn render_login(
     with_cookies(res, new_cookie)
 }
 
-fn address(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+fn address(req: &HttpRequest, svc: &Services) -> Option<String> {
+    crate::extract::client_address(req, &svc.settings.trusted_proxies)
 }
 
 /// `GET /auth/login`.
@@ -172,7 +172,7 @@ pub async fn login_post(
         .traced(Login {
             username: username.to_owned(),
             password: password.to_owned(),
-            address: address(&req),
+            address: address(&req, &svc),
         })
         .await;
     let outcome = match &result {

@@ -25,6 +25,7 @@ pub async fn token_post(
     req: HttpRequest,
     payload: web::Payload,
     actors: web::Data<Actors>,
+    svc: web::Data<oauth2_actors::Services>,
 ) -> Result<HttpResponse, HttpError> {
     let result: Result<_, HttpError> = async {
         let authorization = authorization(&req)?;
@@ -34,7 +35,7 @@ pub async fn token_post(
             .traced(IssueToken {
                 form,
                 authorization,
-                address: req.peer_addr().map(|a| a.ip().to_string()),
+                address: crate::extract::client_address(&req, &svc.settings.trusted_proxies),
             })
             .await
             .map_err(mailbox)??)
