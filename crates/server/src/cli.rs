@@ -212,8 +212,19 @@ pub fn main() -> ExitCode {
     } else {
         "warn"
     };
-    crate::telemetry::init(level, config.log_format);
+    // Only the server exports spans; admin commands have no requests to trace.
+    let otlp = config
+        .otlp_endpoint
+        .as_deref()
+        .filter(|_| serving)
+        .map(|endpoint| crate::telemetry::Otlp {
+            endpoint,
+            service_name: &config.service_name,
+        });
+    let telemetry = crate::telemetry::init(level, config.log_format, otlp);
     let result = actix_web::rt::System::new().block_on(run(command, config));
+    // The server has stopped (actix returned): send the spans still queued.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -46,6 +46,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "HTTP worker threads; default: one per CPU core.",
     },
     Setting {
+        key: "server.trusted_proxies",
+        env: "OAUTH2_TRUSTED_PROXIES",
+        default: None,
+        doc: "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client address (for sign-in limits); by default the TCP peer is the client.",
+    },
+    Setting {
         key: "database.url",
         env: "OAUTH2_DATABASE_URL",
         default: Some("sqlite:oauth2.db"),
@@ -172,12 +178,6 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Argon2id lanes.",
     },
     Setting {
-        key: "server.trusted_proxies",
-        env: "OAUTH2_TRUSTED_PROXIES",
-        default: None,
-        doc: "Comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-For names the client address (for sign-in limits); by default the TCP peer is the client.",
-    },
-    Setting {
         key: "cleanup.interval",
         env: "OAUTH2_CLEANUP_INTERVAL",
         default: Some("300"),
@@ -200,6 +200,18 @@ pub const SETTINGS: &[Setting] = &[
         env: "OAUTH2_LOG_FORMAT",
         default: Some("text"),
         doc: "Log format: text or json.",
+    },
+    Setting {
+        key: "otlp.endpoint",
+        env: "OAUTH2_OTLP_ENDPOINT",
+        default: None,
+        doc: "OpenTelemetry collector to export spans to over OTLP/HTTP (protobuf), e.g. http://127.0.0.1:4318 (`/v1/traces` is added); unset: no export.",
+    },
+    Setting {
+        key: "otlp.service_name",
+        env: "OAUTH2_SERVICE_NAME",
+        default: Some("oauth2-server"),
+        doc: "`service.name` of the exported spans.",
     },
 ];
 
@@ -239,6 +251,10 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub log_level: String,
     pub log_format: LogFormat,
+    /// OTLP/HTTP collector base URL for span export; `None`: no OpenTelemetry at all.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
     /// Where `/metrics` is served: `None` on the main port.
     pub metrics_addr: Option<String>,
     /// Seconds between housekeeping runs; 0: never.
@@ -596,6 +612,24 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         Some("json") => LogFormat::Json,
         _ => return Err(v.fail("log.format", "expected text or json")),
     };
+    // Empty is unset, so a deployment can turn export off with `OAUTH2_OTLP_ENDPOINT=`.
+    let otlp_endpoint = v.string("otlp.endpoint").filter(|e| !e.trim().is_empty());
+    if let Some(e) = &otlp_endpoint
+        && !e
+            .strip_prefix("http://")
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+    {
+        return Err(v.fail(
+            "otlp.endpoint",
+            "expected an http:// URL such as http://127.0.0.1:4318 (the exporter has no TLS: use a local collector)",
+        ));
+    }
+    let service_name = v
+        .string("otlp.service_name")
+        .unwrap_or_else(|| "oauth2-server".into());
+    if service_name.trim().is_empty() {
+        return Err(v.fail("otlp.service_name", "expected a non-empty name"));
+    }
     let settings = Settings {
         issuer,
         audience,
@@ -626,6 +660,8 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         redis_url,
         log_level,
         log_format,
+        otlp_endpoint,
+        service_name,
         metrics_addr,
         cleanup_interval,
         issuer_from_address,

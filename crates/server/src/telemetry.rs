@@ -1,21 +1,134 @@
-//! Logging set-up: human-readable text or JSON lines, filtered by `log.level`.
+//! Logging set-up: human-readable text or JSON lines, filtered by `log.level`; and, when
+//! `otlp.endpoint` is set, OpenTelemetry export of the spans over OTLP/HTTP (protobuf).
+//!
+//! Without an endpoint no OpenTelemetry code runs: there is no layer, no exporter thread, and the
+//! request middleware keeps its own trace ids.
 
 use crate::config::LogFormat;
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::time::Duration;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Installs the global subscriber once; later calls (tests) are no-ops.
-pub fn init(level: &str, format: LogFormat) {
+/// Where to export spans, and as what service.
+pub struct Otlp<'a> {
+    /// The collector's base URL (`http://host:4318`); `/v1/traces` is added unless present.
+    pub endpoint: &'a str,
+    pub service_name: &'a str,
+}
+
+/// What [`init`] started: call [`Telemetry::shutdown`] once the server has stopped, so the spans
+/// still queued are sent.
+#[must_use = "shut it down when the server stops, or queued spans are lost"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes and stops the span exporter (a no-op without one).
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(e) = provider.shutdown_with_timeout(Duration::from_secs(5))
+        {
+            eprintln!("warning: could not flush the last spans to the OTLP collector: {e}");
+        }
+    }
+}
+
+/// The collector URL for traces: OTLP/HTTP posts them to `{base}/v1/traces`.
+pub fn traces_url(endpoint: &str) -> String {
+    let base = endpoint.trim_end_matches('/');
+    if base.ends_with("/v1/traces") {
+        base.to_owned()
+    } else {
+        format!("{base}/v1/traces")
+    }
+}
+
+/// Installs the global subscriber once; later calls (tests) are no-ops and export nothing.
+pub fn init(level: &str, format: LogFormat, otlp: Option<Otlp<'_>>) -> Telemetry {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Text => fmt.boxed(),
         // Each line carries its spans, the outermost being the request (request_id, trace_id).
-        LogFormat::Json => builder
+        LogFormat::Json => fmt
             .json()
             .with_current_span(false)
             .with_span_list(true)
-            .try_init(),
+            .boxed(),
     };
+    let provider = otlp.and_then(|o| match tracer_provider(&o) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("warning: OpenTelemetry export is off: {e}");
+            None
+        }
+    });
+    // Each layer has its own filter: the log level does not decide which spans are exported
+    // (spans at info and above are, whatever the log level). The exporter's own events (its
+    // errors, its HTTP client) are logged but never traced: that would feed the exporter itself.
+    let otel = provider.as_ref().map(|p| {
+        let exporter_crates = [
+            "opentelemetry",
+            "opentelemetry_sdk",
+            "opentelemetry_otlp",
+            "opentelemetry_http",
+            "reqwest",
+            "hyper",
+            "hyper_util",
+        ];
+        let filter = exporter_crates
+            .into_iter()
+            .fold(Targets::new().with_default(LevelFilter::INFO), |t, c| {
+                t.with_target(c, LevelFilter::OFF)
+            });
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("oauth2-server"))
+            .with_filter(filter)
+    });
+    let installed = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(otel)
+        .try_init()
+        .is_ok();
+    match provider {
+        Some(provider) if installed => {
+            opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+            oauth2_web::context::enable_trace_export();
+            Telemetry {
+                provider: Some(provider),
+            }
+        }
+        Some(provider) => {
+            let _ = provider.shutdown();
+            Telemetry { provider: None }
+        }
+        None => Telemetry { provider: None },
+    }
+}
+
+/// A tracer provider with a batch exporter: spans are queued in memory and sent from a thread of
+/// their own, never on the request's path.
+fn tracer_provider(otlp: &Otlp<'_>) -> Result<SdkTracerProvider, String> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_endpoint(traces_url(otlp.endpoint))
+        .with_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let resource = Resource::builder()
+        .with_service_name(otlp.service_name.to_owned())
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource)
+        .build())
 }

@@ -165,6 +165,7 @@ impl ClientStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.get_client", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -280,6 +281,7 @@ impl UserStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.get_user", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -294,6 +296,7 @@ impl UserStore for PgStore {
         .transpose()
     }
 
+    #[tracing::instrument(skip_all, name = "db.find_user_by_username", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -368,6 +371,7 @@ impl UserStore for PgStore {
 
 #[async_trait]
 impl AuthorizationCodeStore for PgStore {
+    #[tracing::instrument(skip_all, name = "db.insert_code", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
         sqlx::query(concat!(
             "INSERT INTO authorization_codes (",
@@ -392,6 +396,7 @@ impl AuthorizationCodeStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.redeem_code", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption> {
         // One statement, so one atomic step: of concurrent redemptions exactly one sees
         // `used_at IS NULL`.
@@ -436,6 +441,7 @@ impl AuthorizationCodeStore for PgStore {
 
 #[async_trait]
 impl AccessTokenStore for PgStore {
+    #[tracing::instrument(skip_all, name = "db.record_access_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn record_access_token(&self, r: &AccessTokenRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO access_tokens \
@@ -455,6 +461,7 @@ impl AccessTokenStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.revoke_access_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn revoke_access_token(
         &self,
         jti: &str,
@@ -474,6 +481,7 @@ impl AccessTokenStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.is_access_token_revoked", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1")
@@ -484,6 +492,7 @@ impl AccessTokenStore for PgStore {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(skip_all, name = "db.revoke_family_access_tokens", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn revoke_family_access_tokens(
         &self,
         family_id: &str,
@@ -563,6 +572,7 @@ impl AccessTokenStore for PgStore {
 
 #[async_trait]
 impl RefreshTokenStore for PgStore {
+    #[tracing::instrument(skip_all, name = "db.insert_refresh_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
         insert_refresh(token)
             .execute(&self.pool)
@@ -571,6 +581,7 @@ impl RefreshTokenStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.get_refresh_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -587,6 +598,7 @@ impl RefreshTokenStore for PgStore {
 
     /// `Rotated` carries the old token as it now stands (`rotated_at` set): what was consumed,
     /// read in the same atomic step.
+    #[tracing::instrument(skip_all, name = "db.rotate_refresh_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn rotate_refresh_token(
         &self,
         old_hash: &str,
@@ -625,6 +637,7 @@ impl RefreshTokenStore for PgStore {
         Ok(rows::failed_rotation(found))
     }
 
+    #[tracing::instrument(skip_all, name = "db.revoke_refresh_family", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $2 \
@@ -915,6 +928,7 @@ impl SessionStore for PgStore {
 
 #[async_trait]
 impl LoginThrottleStore for PgStore {
+    #[tracing::instrument(skip_all, name = "db.record_login_failure", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn record_login_failure(&self, key: &str, now: UnixTime) -> StoreResult<()> {
         sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
             .bind(key)
@@ -925,6 +939,7 @@ impl LoginThrottleStore for PgStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.count_login_failures", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
@@ -936,6 +951,7 @@ impl LoginThrottleStore for PgStore {
         rows::count(n)
     }
 
+    #[tracing::instrument(skip_all, name = "db.clear_login_failures", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(key)

@@ -170,6 +170,7 @@ impl ClientStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.get_client", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -285,6 +286,7 @@ impl UserStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.get_user", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -299,6 +301,7 @@ impl UserStore for SqliteStore {
         .transpose()
     }
 
+    #[tracing::instrument(skip_all, name = "db.find_user_by_username", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -373,6 +376,7 @@ impl UserStore for SqliteStore {
 
 #[async_trait]
 impl AuthorizationCodeStore for SqliteStore {
+    #[tracing::instrument(skip_all, name = "db.insert_code", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
         sqlx::query(concat!(
             "INSERT INTO authorization_codes (",
@@ -397,6 +401,7 @@ impl AuthorizationCodeStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.redeem_code", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption> {
         // One statement, so one atomic step: of concurrent redemptions exactly one sees
         // `used_at IS NULL`.
@@ -441,6 +446,7 @@ impl AuthorizationCodeStore for SqliteStore {
 
 #[async_trait]
 impl AccessTokenStore for SqliteStore {
+    #[tracing::instrument(skip_all, name = "db.record_access_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn record_access_token(&self, r: &AccessTokenRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO access_tokens \
@@ -460,6 +466,7 @@ impl AccessTokenStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.revoke_access_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn revoke_access_token(
         &self,
         jti: &str,
@@ -479,6 +486,7 @@ impl AccessTokenStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.is_access_token_revoked", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1")
@@ -489,6 +497,7 @@ impl AccessTokenStore for SqliteStore {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(skip_all, name = "db.revoke_family_access_tokens", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn revoke_family_access_tokens(
         &self,
         family_id: &str,
@@ -574,6 +583,7 @@ impl AccessTokenStore for SqliteStore {
 
 #[async_trait]
 impl RefreshTokenStore for SqliteStore {
+    #[tracing::instrument(skip_all, name = "db.insert_refresh_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
         insert_refresh(token)
             .execute(&self.pool)
@@ -582,6 +592,7 @@ impl RefreshTokenStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.get_refresh_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
         sqlx::query(concat!(
             "SELECT ",
@@ -598,6 +609,7 @@ impl RefreshTokenStore for SqliteStore {
 
     /// `Rotated` carries the old token as it now stands (`rotated_at` set): what was consumed,
     /// read in the same atomic step.
+    #[tracing::instrument(skip_all, name = "db.rotate_refresh_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn rotate_refresh_token(
         &self,
         old_hash: &str,
@@ -640,6 +652,7 @@ impl RefreshTokenStore for SqliteStore {
         Ok(rows::failed_rotation(found))
     }
 
+    #[tracing::instrument(skip_all, name = "db.revoke_refresh_family", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64> {
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $2 \
@@ -930,6 +943,7 @@ impl SessionStore for SqliteStore {
 
 #[async_trait]
 impl LoginThrottleStore for SqliteStore {
+    #[tracing::instrument(skip_all, name = "db.record_login_failure", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn record_login_failure(&self, key: &str, now: UnixTime) -> StoreResult<()> {
         sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
             .bind(key)
@@ -940,6 +954,7 @@ impl LoginThrottleStore for SqliteStore {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, name = "db.count_login_failures", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64> {
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
@@ -951,6 +966,7 @@ impl LoginThrottleStore for SqliteStore {
         rows::count(n)
     }
 
+    #[tracing::instrument(skip_all, name = "db.clear_login_failures", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(key)

@@ -6,7 +6,62 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use oauth2_core::SecureRandom;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::Instrument;
+
+/// Whether spans are exported to OpenTelemetry: set once at start-up, by the server's telemetry
+/// set-up, after it installed the OpenTelemetry layer and the W3C propagator.
+static TRACE_EXPORT: AtomicBool = AtomicBool::new(false);
+
+/// Makes every request span a child of the caller's `traceparent` (through the global
+/// OpenTelemetry propagator) and logs the OpenTelemetry trace id, so logs and traces join.
+pub fn enable_trace_export() {
+    TRACE_EXPORT.store(true, Ordering::Relaxed);
+}
+
+/// The request's headers as an OpenTelemetry carrier.
+struct HeaderCarrier<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for HeaderCarrier<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The request span when spans are exported: its parent is the incoming W3C trace context (if
+/// any), and its `trace_id` field the OpenTelemetry trace id it was given.
+fn exported_request_span(req: &ServiceRequest, id: &str) -> tracing::Span {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        trace_id = tracing::field::Empty,
+        method = %req.method(),
+        path = %req.path(),
+        otel.kind = "server",
+    );
+    let parent = opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract(&HeaderCarrier(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    let otel_trace = span.context().span().span_context().trace_id();
+    let trace = if otel_trace == opentelemetry::trace::TraceId::INVALID {
+        // The span is not exported (filtered out): keep the ids of the logs consistent anyway.
+        trace_id(
+            req.headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok()),
+        )
+    } else {
+        otel_trace.to_string()
+    };
+    span.record("trace_id", trace.as_str());
+    span
+}
 
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -51,19 +106,23 @@ pub async fn request_context(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id(&req);
-    let trace = trace_id(
-        req.headers()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok()),
-    );
     // The path only: a query string may carry codes or tokens.
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        trace_id = %trace,
-        method = %req.method(),
-        path = %req.path(),
-    );
+    let span = if TRACE_EXPORT.load(Ordering::Relaxed) {
+        exported_request_span(&req, &id)
+    } else {
+        let trace = trace_id(
+            req.headers()
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok()),
+        );
+        tracing::info_span!(
+            "request",
+            request_id = %id,
+            trace_id = %trace,
+            method = %req.method(),
+            path = %req.path(),
+        )
+    };
     let mut res = next.call(req).instrument(span.clone()).await?;
     span.in_scope(|| tracing::debug!(status = res.status().as_u16(), "request done"));
     if let Ok(v) = HeaderValue::from_str(&id) {

@@ -44,6 +44,7 @@ mod logs;
 mod malformed;
 mod metrics;
 mod oidc;
+mod otlp;
 mod password;
 mod refresh;
 mod registration;
