@@ -7,6 +7,7 @@
 //! the event log ([`oauth2_core::ports::EventStore`]).
 
 pub mod clients;
+pub mod dashboard;
 pub mod system;
 pub mod tokens;
 pub mod users;
@@ -191,6 +192,38 @@ impl Services {
         };
         tracing::Span::current().record("admin", admin.id.as_str());
         Ok(admin)
+    }
+
+    /// Checks a dashboard session (the session cookie's id, from the server's own login) for
+    /// the admin operations: a live session of an enabled user who is an admin. Not signed in
+    /// (or the session ended) is `login_required`; signed in as someone who is not an admin,
+    /// `access_denied`. The user comes back too, for the page to name.
+    #[tracing::instrument(skip_all, fields(admin))]
+    pub async fn authenticate_admin_session(
+        &self,
+        session_id: &str,
+        now: UnixTime,
+    ) -> Result<(Admin, oauth2_core::ports::User), OAuthError> {
+        let Some(signed_in) = self.signed_in(session_id, now).await? else {
+            return Err(OAuthError::new(
+                ErrorCode::LoginRequired,
+                "sign in as an admin user first",
+            ));
+        };
+        let user = signed_in.user;
+        if !user.admin {
+            return Err(OAuthError::new(
+                ErrorCode::AccessDenied,
+                "only admin users may use the dashboard",
+            ));
+        }
+        tracing::Span::current().record("admin", user.id.as_str());
+        Ok((
+            Admin {
+                id: user.id.clone(),
+            },
+            user,
+        ))
     }
 
     /// Records a change made by `admin`.

@@ -6,9 +6,11 @@
 //! handler returns a future, so one actor also serves many requests at once.
 
 pub mod account;
+pub mod activity;
 pub mod admin;
 pub mod auth;
 pub mod clients;
+pub mod deny_list;
 pub mod grants;
 pub mod housekeeping;
 pub mod keys;

@@ -96,7 +96,13 @@ impl Handler<IssueToken> for TokenActor {
     type Result = ResponseFuture<Result<TokenResponse, OAuthError>>;
     fn handle(&mut self, msg: IssueToken, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        Box::pin(async move { svc.token(msg.form, msg.authorization, msg.address).await })
+        Box::pin(async move {
+            let issued = svc.token(msg.form, msg.authorization, msg.address).await;
+            if let Err(e) = &issued {
+                svc.activity.token_error(e.code, crate::now());
+            }
+            issued
+        })
     }
 }
 
@@ -428,6 +434,37 @@ impl<T: crate::admin::AdminOp> Handler<AdminCall<T>> for AdminActor {
     }
 }
 
+/// A dashboard call (`/admin/...` pages): the same operations as [`AdminCall`], for the admin
+/// user signed in through the server's own login (the id in their session cookie) rather than a
+/// bearer token. Answers the signed-in user too, for the page to name, and the operation's own
+/// result apart from the caller's authentication (a page shows a failed operation, such as a
+/// form that does not validate, to the admin who is signed in).
+pub struct AdminSessionCall<T> {
+    pub session_id: String,
+    pub op: T,
+}
+
+/// What an [`AdminSessionCall`] answers: the caller's authentication failing (outside), or the
+/// signed-in admin user and the operation's result.
+pub type AdminSessionResult<O> = Result<(User, Result<O, OAuthError>), OAuthError>;
+
+impl<T: crate::admin::AdminOp> Message for AdminSessionCall<T> {
+    type Result = AdminSessionResult<T::Output>;
+}
+
+impl<T: crate::admin::AdminOp> Handler<AdminSessionCall<T>> for AdminActor {
+    type Result = ResponseFuture<AdminSessionResult<T::Output>>;
+    fn handle(&mut self, msg: AdminSessionCall<T>, _: &mut Context<Self>) -> Self::Result {
+        let svc = self.svc.clone();
+        Box::pin(async move {
+            let now = crate::now();
+            let (admin, user) = svc.authenticate_admin_session(&msg.session_id, now).await?;
+            let out = msg.op.run(svc, admin, now).await;
+            Ok((user, out))
+        })
+    }
+}
+
 /// `GET /account/applications`: the signed-in user and the applications they have authorized;
 /// `None` when not signed in.
 #[derive(Message)]
@@ -516,6 +553,21 @@ impl<T: crate::admin::AdminOp> Handler<Traced<AdminCall<T>>> for AdminActor {
         use tracing::Instrument;
         let Traced(inner, span) = msg;
         let fut = span.in_scope(|| <Self as Handler<AdminCall<T>>>::handle(self, inner, ctx));
+        Box::pin(fut.instrument(span))
+    }
+}
+
+impl<T: crate::admin::AdminOp> Handler<Traced<AdminSessionCall<T>>> for AdminActor {
+    type Result = ResponseFuture<AdminSessionResult<T::Output>>;
+    fn handle(
+        &mut self,
+        msg: Traced<AdminSessionCall<T>>,
+        ctx: &mut Context<Self>,
+    ) -> Self::Result {
+        use tracing::Instrument;
+        let Traced(inner, span) = msg;
+        let fut =
+            span.in_scope(|| <Self as Handler<AdminSessionCall<T>>>::handle(self, inner, ctx));
         Box::pin(fut.instrument(span))
     }
 }

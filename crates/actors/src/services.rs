@@ -17,10 +17,14 @@ pub struct Services {
     pub keys: KeyRing,
     pub clients: ClientCache,
     pub rng: SystemRandom,
+    /// Batched deny-list lookups (introspection's database check).
+    pub deny_list: Arc<crate::deny_list::DenyList>,
     /// Key material for cookies (sessions, CSRF), shared by every instance through the database.
     pub cookie_key: Vec<u8>,
     /// Hash compared against when a user does not exist, so both cases cost the same.
     pub(crate) dummy_hash: std::sync::OnceLock<String>,
+    /// This instance's tokens issued and token errors per minute (the dashboard's overview).
+    pub activity: crate::activity::Activity,
 }
 
 impl Services {
@@ -39,7 +43,9 @@ impl Services {
             .await?;
         Ok(Arc::new(Services {
             cookie_key,
+            deny_list: Arc::default(),
             dummy_hash: std::sync::OnceLock::new(),
+            activity: crate::activity::Activity::default(),
             clients: ClientCache::new(Duration::from_secs(settings.client_cache_ttl_secs)),
             settings: Arc::new(settings),
             store,

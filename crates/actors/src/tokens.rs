@@ -65,6 +65,7 @@ impl Services {
             };
             metrics::counter!("oauth2_tokens_issued_total", "grant_type" => grant.as_str(), "client_kind" => kind)
                 .increment(1);
+            self.activity.token_issued(grant, now);
         }
         issued
     }
@@ -156,7 +157,7 @@ impl Services {
         if hint != Some(TokenTypeHint::RefreshToken)
             && let Some(claims) = self.verify_access_token(token, now)
         {
-            if self.store.is_access_token_revoked(&claims.jti).await? {
+            if self.deny_list.is_revoked(&self.store, &claims.jti).await? {
                 return Ok(Introspection::inactive());
             }
             // A deleted client's tokens die with it (a cache hit, normally).

@@ -19,6 +19,7 @@ pub struct Capabilities {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServerMetadata {
     pub issuer: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +49,7 @@ pub struct ServerMetadata {
 
 /// The OpenID Provider fields (OIDC Discovery §3), present when the code flow is served.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenIdMetadata {
     pub userinfo_endpoint: String,
     pub end_session_endpoint: String,

@@ -373,6 +373,7 @@ impl VerifyingKey {
 
 /// A public key in JWK form (RFC 7517 §4, RFC 7518 §6, RFC 8037 §2).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: String,
     #[serde(rename = "use")]
@@ -391,7 +392,9 @@ pub struct Jwk {
     pub y: Option<String>,
 }
 
+/// A JWK Set (RFC 7517 §5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }

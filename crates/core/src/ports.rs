@@ -31,6 +31,9 @@ impl From<StoreError> for crate::OAuthError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Largest batch [`AccessTokenStore::revoked_among`] is asked for.
+pub const MAX_DENY_BATCH: usize = 256;
+
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     /// Fails with [`StoreError::Conflict`] if the client id exists.
@@ -173,6 +176,9 @@ pub trait AccessTokenStore: Send + Sync {
         now: UnixTime,
     ) -> StoreResult<()>;
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    /// Of these `jti`s, the ones on the deny list: one round trip for a batch of concurrent
+    /// introspections. At most [`MAX_DENY_BATCH`] at a time.
+    async fn revoked_among(&self, jtis: &[String]) -> StoreResult<Vec<String>>;
     /// Puts every recorded access token of the family on the deny list; returns how many.
     async fn revoke_family_access_tokens(&self, family_id: &str, now: UnixTime)
     -> StoreResult<u64>;
@@ -438,6 +444,15 @@ pub trait EventStore: Send + Sync {
     async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
 }
 
+/// How many there are of what the admin dashboard's overview counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub clients: u64,
+    pub users: u64,
+    /// Sessions neither past their absolute end nor idle too long.
+    pub active_sessions: u64,
+}
+
 /// Every port together: what the actors hold (as `Arc<dyn Storage>`).
 #[async_trait]
 pub trait Storage:
@@ -460,6 +475,9 @@ pub trait Storage:
     fn pool_stats(&self) -> PoolStats;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// Clients, users, and sessions that are live: not past their absolute end
+    /// (`expires_at > now`) and seen since `idle_before` (`last_seen_at >= idle_before`).
+    async fn counts(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<Counts>;
     /// Applies the migrations not applied yet, safely when several instances start at once;
     /// returns the versions it applied.
     async fn migrate(&self) -> StoreResult<Vec<i64>>;

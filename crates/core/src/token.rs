@@ -51,6 +51,7 @@ impl AccessTokenGrant<'_> {
 
 /// RFC 6749 §5.1 successful token response.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
@@ -65,6 +66,7 @@ pub struct TokenResponse {
 
 /// RFC 7662 §2.2 introspection response. Inactive tokens answer `{"active": false}` and nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Introspection {
     pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

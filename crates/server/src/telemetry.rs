@@ -42,7 +42,7 @@ impl Telemetry {
 }
 
 /// The collector URL for traces: OTLP/HTTP posts them to `{base}/v1/traces`.
-pub fn traces_url(endpoint: &str) -> String {
+fn traces_url(endpoint: &str) -> String {
     let base = endpoint.trim_end_matches('/');
     if base.ends_with("/v1/traces") {
         base.to_owned()
@@ -121,7 +121,6 @@ fn tracer_provider(otlp: &Otlp<'_>) -> Result<SdkTracerProvider, String> {
         .with_http()
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
         .with_endpoint(traces_url(otlp.endpoint))
-        .with_timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
     let resource = Resource::builder()

@@ -22,7 +22,7 @@ use oauth2_core::ports::{
     RefreshRotation, RefreshToken, RefreshTokenStore, RegistrationTokenStore, SecretStore, Session,
     SessionStore, SigningKeyStore, Storage, StoreError, StoreResult, StoredKey, User, UserStore,
 };
-use oauth2_core::ports::{Event, EventStore, NewEvent, TokenOwner};
+use oauth2_core::ports::{Counts, Event, EventStore, NewEvent, TokenOwner};
 use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -495,6 +495,23 @@ impl AccessTokenStore for SqliteStore {
                 .await
                 .map_err(db_err)?;
         Ok(n > 0)
+    }
+
+    async fn revoked_among(&self, jtis: &[String]) -> StoreResult<Vec<String>> {
+        if jtis.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=jtis.len()).map(|i| format!("${i}")).collect();
+        // Only numbered placeholders are formatted in; every value is bound.
+        let sql = format!(
+            "SELECT jti FROM revoked_access_tokens WHERE jti IN ({})",
+            placeholders.join(",")
+        );
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for jti in jtis {
+            query = query.bind(jti);
+        }
+        query.fetch_all(&self.pool).await.map_err(db_err)
     }
 
     #[tracing::instrument(skip_all, name = "db.revoke_family_access_tokens", fields(db.system = "sqlite", otel.kind = "client"))]
@@ -1134,6 +1151,23 @@ impl Storage for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn counts(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<Counts> {
+        let (clients, users, sessions): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM users), \
+             (SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND last_seen_at >= $2)",
+        )
+        .bind(now)
+        .bind(idle_before)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(Counts {
+            clients: rows::count(clients)?,
+            users: rows::count(users)?,
+            active_sessions: rows::count(sessions)?,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(backend = "sqlite"))]

@@ -139,3 +139,46 @@ both!(
         assert_eq!(res.status(), 400, "token is required");
     }
 );
+
+both!(
+    concurrent_introspections_each_get_their_own_exact_answer,
+    &[],
+    |app: TestApp| async move {
+        let client = app.service_client("").await;
+        let mut tokens = Vec::new();
+        for i in 0..12 {
+            let t = app.access_token(&client).await;
+            if i % 3 == 0 {
+                assert_eq!(app.revoke(&client, &t).await, 200);
+            }
+            tokens.push((t, i % 3 != 0));
+        }
+        // Many at once, so that the deny-list lookups are batched.
+        let mut handles = Vec::new();
+        for round in 0..4 {
+            for (t, live) in tokens.clone() {
+                let http = app.http.clone();
+                let url = app.url("/oauth/introspect");
+                let auth = oauth2_testkit::basic(&client.id, client.secret.as_deref().unwrap());
+                handles.push(actix_web::rt::spawn(async move {
+                    let v: serde_json::Value = http
+                        .post(url)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .header("Authorization", auth)
+                        .body(format!("token={t}"))
+                        .send()
+                        .await
+                        .unwrap()
+                        .json()
+                        .await
+                        .unwrap();
+                    (v["active"].as_bool(), live, round)
+                }));
+            }
+        }
+        for h in handles {
+            let (active, live, round) = h.await.unwrap();
+            assert_eq!(active, Some(live), "round {round}");
+        }
+    }
+);

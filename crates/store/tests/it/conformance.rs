@@ -44,6 +44,7 @@ macro_rules! conformance_suite {
             eight_concurrent_redemptions_of_one_code_yield_exactly_one_redeemed,
             purging_codes_deletes_only_expired_ones_used_or_not,
             revoking_an_access_token_is_idempotent,
+            a_batch_lookup_returns_exactly_the_revoked_ones,
             revoking_a_family_denies_each_of_its_recorded_access_tokens,
             purging_access_tokens_deletes_only_expired_entries,
             a_refresh_token_reads_back_exactly_as_inserted,
@@ -542,6 +543,22 @@ pub async fn revoking_an_access_token_is_idempotent(db: Db) {
     assert!(db.is_access_token_revoked("at-1").await.unwrap());
     assert!(db.is_access_token_revoked("cc-1").await.unwrap());
     assert!(!db.is_access_token_revoked("at-2").await.unwrap());
+}
+
+pub async fn a_batch_lookup_returns_exactly_the_revoked_ones(db: Db) {
+    migrated(&db).await;
+    for jti in ["r-1", "r-2", "r-3"] {
+        db.revoke_access_token(jti, NOW + 300, NOW).await.unwrap();
+    }
+    assert!(db.revoked_among(&[]).await.unwrap().is_empty());
+    let mut asked: Vec<String> = (0..200).map(|i| format!("live-{i}")).collect();
+    asked.extend(["r-1", "r-3"].map(String::from));
+    let mut found = db.revoked_among(&asked).await.unwrap();
+    found.sort();
+    assert_eq!(found, vec!["r-1".to_owned(), "r-3".to_owned()]);
+    // A value that looks like SQL is only a value.
+    let odd = vec!["x') OR 1=1 --".to_owned()];
+    assert!(db.revoked_among(&odd).await.unwrap().is_empty());
 }
 
 pub async fn revoking_a_family_denies_each_of_its_recorded_access_tokens(db: Db) {
