@@ -75,6 +75,9 @@ PASSWORD = "correct horse battery staple"
 REDIRECT_URI = "https://app.example/cb"
 TOKEN_BODY = "grant_type=client_credentials&scope=api.read+api.write"
 
+BUILT_FROM = os.environ.get("BENCH_BUILT_FROM") or "binaries in " + BIN + " (tree: " + (
+    subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                   text=True).stdout.strip() or "unknown") + ")"
 SERVER = os.path.join(BIN, "oauth2-server")
 CEILING = os.path.join(BIN, "oauth2-bench-ceiling")
 DRIVER = os.path.join(BIN, "oauth2-bench-driver")
@@ -614,8 +617,6 @@ def render(results, servers, notes, argon2, shared, started, load_before):
 
     lines = []
     w = lines.append
-    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip() or "?"
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     node_v = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip() if WITH_NODE else "-"
     try:
@@ -625,7 +626,7 @@ def render(results, servers, notes, argon2, shared, started, load_before):
         oidc_v = "-"
     w(f"# oauth2-server benchmark{' (smoke)' if SMOKE else ''}")
     w("")
-    w(f"- {started:%Y-%m-%d %H:%M}, commit {commit}; {os.cpu_count()} CPUs ({cpu}); load average "
+    w(f"- {started:%Y-%m-%d %H:%M}, built from {BUILT_FROM}; {os.cpu_count()} CPUs ({cpu}); load average "
       f"{load_before[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     w(f"- wrk {wrk_version()} on loopback, sharing the machine with the servers; every case "
       f"{ROUNDS} round(s) of {DURATION:g} s, interleaved; the median round is shown")
@@ -645,6 +646,9 @@ def render(results, servers, notes, argon2, shared, started, load_before):
       f"hash costs {argon2['median_ms']:.1f} ms of one core (median of {argon2['hashes']}), "
       f"i.e. at most {1000 / argon2['median_ms'] * (os.cpu_count() or 1):,.0f} sign-ins/s on "
       f"{os.cpu_count()} cores before anything else")
+    w("- wrk corrects its latencies for coordinated omission: one stall of S seconds on a "
+      "connection counts as S/interval late requests, so a p99 of seconds means stalls happened, "
+      "not that 1% of requests were that slow")
     w("- node-oidc-provider cannot introspect JWT access tokens (it refuses structured tokens at "
       "its introspection endpoint): its introspection figure is for an opaque token")
     w("")

@@ -22,6 +22,8 @@ command -v python3 >/dev/null || { echo "python3 is required" >&2; exit 1; }
 if [ -z "${OAUTH2_BENCH_BIN_DIR:-}" ]; then
   target="${CARGO_TARGET_DIR:-target}"
   cargo build --release -q -p oauth2-server -p oauth2-bench-ceiling
+  # What was built: the report names it (the tree may change while the benchmark runs).
+  export BENCH_BUILT_FROM="$(git describe --always --dirty 2>/dev/null || echo unknown) at $(date -u +%H:%M)Z"
   # A private copy: a rebuild in the same target directory during the run changes nothing.
   mkdir -p bench/out/bin
   for b in oauth2-server oauth2-bench-ceiling oauth2-bench-driver; do

@@ -78,8 +78,10 @@ pub struct Introspection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub exp: Option<UnixTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub iat: Option<UnixTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,

@@ -497,6 +497,8 @@ impl AccessTokenStore for SqliteStore {
         Ok(n > 0)
     }
 
+    // Batched (actors::deny_list): runs in a task of its own, so its span starts a trace.
+    #[tracing::instrument(skip_all, name = "db.revoked_among", fields(db.system = "sqlite", otel.kind = "client", batch = jtis.len()))]
     async fn revoked_among(&self, jtis: &[String]) -> StoreResult<Vec<String>> {
         if jtis.is_empty() {
             return Ok(Vec::new());

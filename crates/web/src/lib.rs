@@ -5,6 +5,7 @@ pub mod context;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod openapi;
 pub mod pages;
 pub mod routes;
 
@@ -99,6 +100,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
                 .wrap(no_store())
                 .configure(routes::admin_api::configure),
         )
+        // The dashboard's pages: after the `/admin/api` scope, which keeps its paths.
+        .configure(routes::admin_pages::configure)
         .route(
             "/account/applications",
             web::get().to(routes::account::applications_get),
@@ -109,7 +112,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, actors: Actors, services: Arc<Ser
         )
         .route("/static/style.css", web::get().to(routes::auth::style_get))
         .route("/health", web::get().to(routes::health::health_get))
-        .route("/ready", web::get().to(routes::health::ready_get));
+        .route("/ready", web::get().to(routes::health::ready_get))
+        .configure(openapi::configure);
 }
 
 /// `GET /metrics`, on the main port or on its own (`OAUTH2_METRICS_ADDR`).

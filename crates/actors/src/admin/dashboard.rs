@@ -61,3 +61,14 @@ impl<A: AdminOp, B: AdminOp> AdminOp for Both<A, B> {
         Ok((a, b))
     }
 }
+
+/// Runs nothing: the caller's authentication is the whole answer (a page that shows only a
+/// form, such as a new client's).
+pub struct Authenticate;
+
+impl AdminOp for Authenticate {
+    type Output = ();
+    async fn run(self, _: Arc<Services>, _: Admin, _: UnixTime) -> Result<(), OAuthError> {
+        Ok(())
+    }
+}

@@ -87,6 +87,7 @@ macro_rules! conformance_suite {
             a_refresh_token_is_found_by_a_prefix_of_its_hash,
             token_families_are_those_with_a_live_refresh_or_access_token_of_the_owner,
             events_get_increasing_ids_and_are_listed_newest_first_page_by_page,
+            counts_are_the_clients_the_users_and_the_live_sessions,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {

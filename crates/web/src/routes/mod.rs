@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin_api;
+pub mod admin_pages;
 pub mod auth;
 pub mod discovery;
 pub mod health;

@@ -2,7 +2,7 @@
 //! finding a client's or a user's live tokens, and the event log.
 
 use super::{Db, migrated};
-use crate::fixtures::{NOW, access, client, refresh, user};
+use crate::fixtures::{NOW, access, client, refresh, session, user};
 use oauth2_core::ports::{AccessTokenRecord, NewEvent, RefreshToken, TokenOwner};
 use serde_json::json;
 
@@ -360,4 +360,39 @@ pub async fn events_get_increasing_ids_and_are_listed_newest_first_page_by_page(
         (NOW, "admin-1", "c-0")
     );
     assert_eq!(oldest.detail, event(0).detail);
+}
+
+/// The dashboard's overview: clients, users, and the sessions live at `now` by the rules the
+/// session purge applies (the end inclusive, idleness strict).
+pub async fn counts_are_the_clients_the_users_and_the_live_sessions(db: Db) {
+    migrated(&db).await;
+    let empty = db.counts(NOW - 600, NOW).await.unwrap();
+    assert_eq!(
+        (empty.clients, empty.users, empty.active_sessions),
+        (0, 0, 0)
+    );
+    for id in ["c-1", "c-2", "c-3"] {
+        db.create_client(&client(id)).await.unwrap();
+    }
+    db.create_user(&user("u-1", "alice")).await.unwrap();
+    db.create_user(&user("u-2", "bob")).await.unwrap();
+    let idle_before = NOW - 600;
+    for (id, last_seen_at, expires_at) in [
+        ("ended", NOW, NOW),
+        ("idle", idle_before - 1, NOW + 3600),
+        ("idle-edge", idle_before, NOW + 3600),
+        ("live", NOW, NOW + 3600),
+    ] {
+        let s = oauth2_core::ports::Session {
+            last_seen_at,
+            expires_at,
+            ..session(id, "u-1")
+        };
+        db.create_session(&s).await.unwrap();
+    }
+    let counts = db.counts(idle_before, NOW).await.unwrap();
+    assert_eq!(
+        (counts.clients, counts.users, counts.active_sessions),
+        (3, 2, 2)
+    );
 }
