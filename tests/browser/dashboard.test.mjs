@@ -38,10 +38,10 @@ const USER = 'alice';
 const PASSWORD = 'correct horse battery staple';
 const CLIENT_NAME = 'Inventory service';
 
-/** One browser step (a click, a wait for an element). */
-const STEP_MS = 5_000;
+/** One browser step (a click, a wait for an element); generous, as the machine is often busy. */
+const STEP_MS = 10_000;
 /** A navigation that goes through the server (a debug build on two busy cores). */
-const NAV_MS = 10_000;
+const NAV_MS = 20_000;
 /** A whole test. */
 const TEST_MS = 90_000;
 /** Server start (migrations on a fresh database, key generation). */
@@ -267,12 +267,17 @@ if (CHROMIUM_MISSING && IS_CI) {
       assert.deepEqual(handlers, [], `${what} has no inline event handlers`);
     }
 
-    /** Navigates by clicking `locator` and returns the response of the page it lands on. */
-    async function clickAndLoad(page, locator) {
+    /**
+     * Navigates by clicking `locator` and returns the response of the page it lands on, which must
+     * be `path` (checked, so that a stray navigation, such as the overview's own refresh, fails
+     * clearly instead of confusing the next step).
+     */
+    async function clickAndLoad(page, locator, path) {
       const [response] = await Promise.all([
         page.waitForNavigation({ timeout: NAV_MS }),
         locator.click(),
       ]);
+      if (path) assert.equal(new URL(page.url()).pathname, path, `landed on ${path}`);
       return response;
     }
 
@@ -324,10 +329,10 @@ if (CHROMIUM_MISSING && IS_CI) {
         assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
 
         // The client list, then the form.
-        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Clients' }));
+        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Clients' }), '/admin/clients');
         await expectStrictPage(page, response, 'the client list');
         await page.getByText('There are no clients yet.').waitFor();
-        response = await clickAndLoad(page, page.getByRole('link', { name: 'New client' }));
+        response = await clickAndLoad(page, page.getByRole('link', { name: 'New client' }), '/admin/clients/new');
         await expectStrictPage(page, response, 'the new client form');
         await page.getByLabel('Name').fill(CLIENT_NAME);
         await page.getByLabel(/^Authorization code/).uncheck();
@@ -335,7 +340,7 @@ if (CHROMIUM_MISSING && IS_CI) {
         await page.getByLabel(/^Refresh token/).check();
         await page.getByLabel('Scope', { exact: true }).fill('api.read');
         await screenshot(page, 'admin-client-new');
-        response = await clickAndLoad(page, page.getByRole('button', { name: 'Create client' }));
+        response = await clickAndLoad(page, page.getByRole('button', { name: 'Create client' }), '/admin/clients/new');
 
         // The secret, this once.
         assert.equal(response.status(), 200);
@@ -350,13 +355,13 @@ if (CHROMIUM_MISSING && IS_CI) {
         await screenshot(page, 'admin-client-secret');
 
         // Away and back: the secret is gone for good.
-        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Clients' }));
+        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Clients' }), '/admin/clients');
         await expectStrictPage(page, response, 'the client list');
         const row = page.getByRole('row').filter({ hasText: CLIENT_NAME });
         await row.waitFor();
         assert.ok((await row.textContent()).includes(clientId), 'the list shows the client id');
         await screenshot(page, 'admin-clients');
-        response = await clickAndLoad(page, row.getByRole('link', { name: CLIENT_NAME }));
+        response = await clickAndLoad(page, row.getByRole('link', { name: CLIENT_NAME }), `/admin/clients/${clientId}`);
         await expectStrictPage(page, response, 'the client page');
         await page.getByRole('heading', { level: 1, name: `Client ${CLIENT_NAME}` }).waitFor();
         assert.equal(await page.locator('#client-secret').count(), 0, 'no secret on the client page');
@@ -376,7 +381,7 @@ if (CHROMIUM_MISSING && IS_CI) {
         const revoke = page.getByRole('button', { name: `Revoke token ${jti}` });
         await revoke.waitFor();
         await screenshot(page, 'admin-client');
-        response = await clickAndLoad(page, revoke);
+        response = await clickAndLoad(page, revoke, `/admin/clients/${clientId}`);
         assert.equal(new URL(page.url()).searchParams.get('done'), 'token-revoked', `back with a confirmation: ${page.url()}`);
         await expectStrictPage(page, response, 'the client page after revoking');
         assert.equal((await page.getByRole('status').textContent()).trim(), 'The token was revoked.');
@@ -389,17 +394,17 @@ if (CHROMIUM_MISSING && IS_CI) {
         await page.getByRole('heading', { level: 1, name: `User ${USER}` }).waitFor();
         await page.getByRole('button', { name: 'Disable user' }).waitFor();
         await screenshot(page, 'admin-user');
-        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Users' }));
+        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Users' }), '/admin/users');
         await expectStrictPage(page, response, 'the user list');
         assert.equal(await page.locator('#users tbody tr').count(), 2, 'root and alice');
         await screenshot(page, 'admin-users');
-        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Signing keys' }));
+        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Signing keys' }), '/admin/keys');
         await expectStrictPage(page, response, 'the signing keys');
         assert.ok((await page.locator('#keys tbody tr').count()) >= 1, 'a key');
         await screenshot(page, 'admin-keys');
 
         // The overview counts what happened on this instance.
-        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Overview' }));
+        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Overview' }), '/admin');
         await expectStrictPage(page, response, 'the overview');
         assert.equal((await page.locator('#count-clients').textContent()).trim(), '1');
         assert.equal((await page.locator('#count-users').textContent()).trim(), '2');
@@ -407,7 +412,7 @@ if (CHROMIUM_MISSING && IS_CI) {
         await screenshot(page, 'admin-overview');
 
         // And the audit log has it all, newest first.
-        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Events' }));
+        response = await clickAndLoad(page, page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Events' }), '/admin/events');
         await expectStrictPage(page, response, 'the events');
         const kinds = await page.locator('#events tbody tr td:nth-child(3)').allTextContents();
         assert.deepEqual(kinds.slice(0, 2), ['token.revoked', 'client.created']);

@@ -9,8 +9,8 @@ use oauth2_core::ports::Storage;
 use oauth2_core::scope::{ADMIN_SCOPE, Scope};
 use oauth2_core::secret::{hash_secret, new_secret, random_token};
 use oauth2_core::{OAuthError, SecureRandom, UnixTime};
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Bound on cached clients; past it the cache starts over rather than grow without limit.
@@ -19,6 +19,11 @@ const MAX_CACHED: usize = 50_000;
 pub struct ClientCache {
     ttl: Duration,
     entries: RwLock<HashMap<String, (Arc<Client>, Instant)>>,
+    /// Clients being re-read right now. While one request re-reads an expired entry, the others
+    /// keep using it (for at most one more lifetime) instead of all asking the database at once:
+    /// at the moment a popular client's entry expires under load, that herd would otherwise
+    /// exhaust the connection pool.
+    refreshing: Mutex<HashSet<String>>,
 }
 
 impl ClientCache {
@@ -26,6 +31,7 @@ impl ClientCache {
         ClientCache {
             ttl,
             entries: RwLock::new(HashMap::new()),
+            refreshing: Mutex::new(HashSet::new()),
         }
     }
 
@@ -34,13 +40,31 @@ impl ClientCache {
         store: &dyn Storage,
         client_id: &str,
     ) -> Result<Option<Arc<Client>>, OAuthError> {
-        if let Ok(entries) = self.entries.read()
-            && let Some((client, at)) = entries.get(client_id)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(Some(client.clone()));
+        let cached = self
+            .entries
+            .read()
+            .ok()
+            .and_then(|e| e.get(client_id).map(|(c, at)| (c.clone(), at.elapsed())));
+        let mut refresher = false;
+        if let Some((client, age)) = cached {
+            if age < self.ttl {
+                return Ok(Some(client));
+            }
+            if age < self.ttl * 2 {
+                refresher = self
+                    .refreshing
+                    .lock()
+                    .is_ok_and(|mut r| r.insert(client_id.to_owned()));
+                if !refresher {
+                    return Ok(Some(client));
+                }
+            }
         }
-        let Some(client) = store.get_client(client_id).await? else {
+        let read = store.get_client(client_id).await;
+        if refresher && let Ok(mut r) = self.refreshing.lock() {
+            r.remove(client_id);
+        }
+        let Some(client) = read? else {
             self.invalidate(client_id);
             return Ok(None);
         };

@@ -169,6 +169,17 @@ impl Application {
         if let Some(m) = self.metrics_server {
             actix_web::rt::spawn(m);
         }
+        // The Prometheus recorder keeps histogram samples until they are folded into the
+        // buckets; without this they would pile up between scrapes (or forever, unscraped).
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Some(h) = oauth2_web::metrics::handle() {
+                    h.run_upkeep();
+                }
+            }
+        });
         if self.cleanup_interval > 0 {
             let svc = self.services.clone();
             let period = Duration::from_secs(self.cleanup_interval);
