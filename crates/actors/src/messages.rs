@@ -6,7 +6,6 @@ use crate::clients::{CreatedClient, NewClient, create_client};
 use crate::services::Services;
 use actix::prelude::*;
 use oauth2_core::OAuthError;
-use oauth2_core::client::Client;
 use oauth2_core::form::Form;
 use oauth2_core::ports::User;
 use oauth2_core::token::{Introspection, TokenResponse};
@@ -126,10 +125,6 @@ impl Handler<Revoke> for TokenActor {
 #[rtype(result = "Result<CreatedClient, OAuthError>")]
 pub struct CreateClient(pub NewClient);
 
-#[derive(Message)]
-#[rtype(result = "Result<Option<Arc<Client>>, OAuthError>")]
-pub struct GetClient(pub String);
-
 impl Handler<CreateClient> for ClientActor {
     type Result = ResponseFuture<Result<CreatedClient, OAuthError>>;
     fn handle(&mut self, msg: CreateClient, _: &mut Context<Self>) -> Self::Result {
@@ -137,27 +132,6 @@ impl Handler<CreateClient> for ClientActor {
         Box::pin(
             async move { create_client(svc.store.as_ref(), &svc.rng, crate::now(), msg.0).await },
         )
-    }
-}
-
-impl Handler<GetClient> for ClientActor {
-    type Result = ResponseFuture<Result<Option<Arc<Client>>, OAuthError>>;
-    fn handle(&mut self, msg: GetClient, _: &mut Context<Self>) -> Self::Result {
-        let svc = self.svc.clone();
-        Box::pin(async move { svc.clients.get(svc.store.as_ref(), &msg.0).await })
-    }
-}
-
-/// Looks a user up by id.
-#[derive(Message)]
-#[rtype(result = "Result<Option<User>, OAuthError>")]
-pub struct GetUser(pub String);
-
-impl Handler<GetUser> for AuthActor {
-    type Result = ResponseFuture<Result<Option<User>, OAuthError>>;
-    fn handle(&mut self, msg: GetUser, _: &mut Context<Self>) -> Self::Result {
-        let svc = self.svc.clone();
-        Box::pin(async move { Ok(svc.store.get_user(&msg.0).await?) })
     }
 }
 
