@@ -1,7 +1,6 @@
 //! A signed-in user's own account: the applications they have authorized, and taking that
 //! authorization back.
 
-use crate::admin::record_event;
 use crate::services::Services;
 use oauth2_core::ports::{Consent, TokenOwner, User};
 use oauth2_core::{OAuthError, UnixTime};
@@ -67,15 +66,15 @@ impl Services {
         if !had_consent && families.is_empty() {
             return Ok(false);
         }
-        record_event(
-            self.store.as_ref(),
-            &user.id,
-            "consent.revoked",
-            client_id,
-            json!({ "revoked_families": families.len() }),
-            now,
-        )
-        .await?;
+        self.emit(
+            crate::events::EventDraft::new(oauth2_core::events::EventKind::ConsentRevoked)
+                .actor(user.id.as_str())
+                .user(user.id.as_str())
+                .client(client_id)
+                .subject(client_id)
+                .detail(json!({ "revoked_families": families.len() })),
+        );
+        self.events.flush().await;
         Ok(true)
     }
 }

@@ -13,8 +13,8 @@ pub mod tokens;
 pub mod users;
 
 use crate::services::Services;
+use oauth2_core::events::EventKind;
 use oauth2_core::form::Form;
-use oauth2_core::ports::{NewEvent, Storage};
 use oauth2_core::scope::{ADMIN_SCOPE, Scope};
 use oauth2_core::{ErrorCode, OAuthError, UnixTime};
 use serde::de::DeserializeOwned;
@@ -123,29 +123,6 @@ where
     T::deserialize(d).map(Some)
 }
 
-/// Records a change in the event log. The admin CLI records its changes through this too, with
-/// `cli` as the actor.
-pub async fn record_event(
-    store: &dyn Storage,
-    actor: &str,
-    kind: &str,
-    subject: &str,
-    detail: serde_json::Value,
-    now: UnixTime,
-) -> Result<i64, OAuthError> {
-    let id = store
-        .append_event(&NewEvent {
-            at: now,
-            kind: kind.to_owned(),
-            actor: actor.to_owned(),
-            subject: subject.to_owned(),
-            detail,
-        })
-        .await?;
-    tracing::info!(event = id, kind, actor, subject, "admin change recorded");
-    Ok(id)
-}
-
 impl Services {
     /// Checks a bearer token for the admin API: one of our access tokens, live, not revoked,
     /// carrying the `admin` scope, held by a principal that is still an admin.
@@ -226,18 +203,20 @@ impl Services {
         ))
     }
 
-    /// Records a change made by `admin`.
+    /// Records a change made by `admin`: in the audit log (and every other sink that takes it)
+    /// by the time this returns.
     pub(crate) async fn record(
         &self,
         admin: &Admin,
-        kind: &str,
+        kind: EventKind,
         subject: &str,
         detail: serde_json::Value,
-        now: UnixTime,
+        _now: UnixTime,
     ) -> Result<(), OAuthError> {
-        record_event(self.store.as_ref(), &admin.id, kind, subject, detail, now)
-            .await
-            .map(|_| ())
+        self.events
+            .record(change(kind, admin.id.as_str(), subject, detail))
+            .await;
+        Ok(())
     }
 
     /// Revokes every family of `owner` (refresh tokens, their access tokens, and the family
@@ -269,4 +248,23 @@ pub(crate) fn path_id(id: &str, what: &'static str) -> Result<(), OAuthError> {
         return Err(OAuthError::not_found(format!("no such {what}")));
     }
     Ok(())
+}
+
+/// The event of a change made by `actor` to `subject`: a client's or a user's changes name it as
+/// such too, so they can be found by client or by user.
+pub fn change(
+    kind: EventKind,
+    actor: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> crate::events::EventDraft {
+    let draft = crate::events::EventDraft::new(kind)
+        .actor(actor)
+        .subject(subject)
+        .detail(detail);
+    match kind.as_str().split_once('.').map(|(area, _)| area) {
+        Some("client") => draft.client(subject),
+        Some("user") => draft.user(subject),
+        _ => draft,
+    }
 }

@@ -5,15 +5,18 @@
 //! parameters through the login page and as hidden fields through the consent page, and is
 //! validated again, in full, each time it comes back.
 
+use crate::events::EventDraft;
 use crate::services::Services;
 use oauth2_core::authorize::{self, AuthorizationRequest, AuthorizeError, AuthorizePolicy};
 use oauth2_core::client::Client;
+use oauth2_core::events::EventKind;
 use oauth2_core::form::Form;
 use oauth2_core::password::{hash_password, verify_password};
 use oauth2_core::ports::{AuthorizationCode, Consent, Session, User};
 use oauth2_core::scope::Scope;
 use oauth2_core::secret::{hash_secret, new_secret, random_token};
 use oauth2_core::{ErrorCode, OAuthError, UnixTime};
+use serde_json::json;
 use std::sync::Arc;
 
 /// The outcome of a password check.
@@ -82,21 +85,53 @@ impl Services {
         password: &str,
         address: Option<&str>,
         now: UnixTime,
+        via: &'static str,
     ) -> Result<PasswordCheck, OAuthError> {
+        let (check, reason, user_id) = self
+            .check_password_inner(username, password, address, now)
+            .await?;
+        let (kind, user_id) = match &check {
+            PasswordCheck::Ok(u) => (EventKind::LoginSucceeded, Some(u.id.clone())),
+            _ => (EventKind::LoginFailed, user_id),
+        };
+        if self.events.wants(kind) {
+            // The username only of a user that exists: what was typed into the field of an
+            // unknown one may be a password.
+            let mut draft = EventDraft::new(kind).detail(json!({
+                "method": via,
+                "reason": reason,
+                "username": user_id.as_ref().map(|_| username),
+            }));
+            if let Some(u) = user_id {
+                draft = draft.actor(u.as_str()).user(u);
+            }
+            self.emit(draft);
+        }
+        Ok(check)
+    }
+
+    /// The check, why it failed (for the event), and the user's id when the user exists.
+    async fn check_password_inner(
+        &self,
+        username: &str,
+        password: &str,
+        address: Option<&str>,
+        now: UnixTime,
+    ) -> Result<(PasswordCheck, Option<&'static str>, Option<String>), OAuthError> {
         let s = &self.settings;
         let since = now - s.login_failure_window;
         let (user_key, ip_key) = Self::throttle_keys(username, address);
         if username.len() > 256 || password.len() > 1024 {
-            return Ok(PasswordCheck::Failed);
+            return Ok((PasswordCheck::Failed, Some("too_long"), None));
         }
         if self.store.count_login_failures(&user_key, since).await? >= s.login_max_failures_per_user
         {
-            return Ok(PasswordCheck::Throttled);
+            return Ok((PasswordCheck::Throttled, Some("throttled_user"), None));
         }
         if let Some(k) = &ip_key
             && self.store.count_login_failures(k, since).await? >= s.login_max_failures_per_address
         {
-            return Ok(PasswordCheck::Throttled);
+            return Ok((PasswordCheck::Throttled, Some("throttled_address"), None));
         }
         let user = self.store.find_user_by_username(username).await?;
         let hash = match user.as_ref().and_then(|u| u.password_hash.clone()) {
@@ -111,15 +146,20 @@ impl Services {
         match user {
             Some(u) if matches && u.enabled => {
                 self.store.clear_login_failures(&user_key).await?;
-                Ok(PasswordCheck::Ok(u))
+                Ok((PasswordCheck::Ok(u), None, None))
             }
-            _ => {
+            user => {
                 self.store.record_login_failure(&user_key, now).await?;
                 if let Some(k) = &ip_key {
                     self.store.record_login_failure(k, now).await?;
                 }
                 tracing::info!(outcome = "failed", "sign-in refused");
-                Ok(PasswordCheck::Failed)
+                let reason = match &user {
+                    None => "unknown_user",
+                    Some(u) if !u.enabled => "disabled",
+                    Some(_) => "wrong_password",
+                };
+                Ok((PasswordCheck::Failed, Some(reason), user.map(|u| u.id)))
             }
         }
     }
@@ -188,7 +228,23 @@ impl Services {
     }
 
     pub async fn sign_out(&self, session_id: &str) -> Result<(), OAuthError> {
+        // Whose session it was, for the event: one read, only when the event is wanted.
+        let user = if self.events.wants(EventKind::SessionEnded) {
+            self.signed_in(session_id, crate::now())
+                .await?
+                .map(|s| s.user.id)
+        } else {
+            None
+        };
         self.store.delete_session(&hash_secret(session_id)).await?;
+        if let Some(u) = user {
+            self.emit(
+                EventDraft::new(EventKind::SessionEnded)
+                    .actor(u.as_str())
+                    .user(u)
+                    .detail(json!({ "reason": "logout" })),
+            );
+        }
         Ok(())
     }
 
@@ -227,12 +283,13 @@ impl Services {
                 &redirect_uri,
                 state.as_deref(),
                 &error,
+                client.as_ref().map(|c| c.client_id.as_str()),
             ))),
         }
     }
 
     /// The outcome of a request refused by [`AuthorizationRequest::check_user`].
-    fn refusal(&self, refused: AuthorizeError) -> AuthorizeOutcome {
+    fn refusal(&self, refused: AuthorizeError, client_id: &str) -> AuthorizeOutcome {
         match refused {
             AuthorizeError::Fatal(e) => AuthorizeOutcome::Fatal(e),
             AuthorizeError::Redirect {
@@ -243,6 +300,7 @@ impl Services {
                 &redirect_uri,
                 state.as_deref(),
                 &error,
+                Some(client_id),
             )),
         }
     }
@@ -257,10 +315,26 @@ impl Services {
             &request.redirect_uri,
             request.state.as_deref(),
             &OAuthError::new(code, description),
+            Some(&request.client_id),
         ))
     }
 
-    fn error_redirect(&self, redirect_uri: &str, state: Option<&str>, e: &OAuthError) -> String {
+    /// The error redirect to the client; a refusal of `client_id`'s request is an event.
+    fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        e: &OAuthError,
+        client_id: Option<&str>,
+    ) -> String {
+        if let Some(c) = client_id {
+            self.emit(
+                EventDraft::new(EventKind::AuthorizationRefused)
+                    .actor(c)
+                    .client(c)
+                    .detail(json!({ "error": e.code.as_str() })),
+            );
+        }
         let mut params = vec![
             ("error", e.code.as_str()),
             ("error_description", e.description.as_ref()),
@@ -316,7 +390,7 @@ impl Services {
             return AuthorizeOutcome::Fatal(OAuthError::server_error("no session"));
         };
         if let Err(refused) = request.check_user(signed_in.user.admin) {
-            return self.refusal(refused);
+            return self.refusal(refused, &request.client_id);
         }
         let consented = if client.skip_consent && !request.prompt.consent {
             true
@@ -370,14 +444,22 @@ impl Services {
             };
         };
         if let Err(refused) = request.check_user(signed_in.user.admin) {
-            return self.refusal(refused);
+            return self.refusal(refused, &request.client_id);
         }
         if !allow {
+            self.emit(
+                EventDraft::new(EventKind::AuthorizationDenied)
+                    .actor(signed_in.user.id.as_str())
+                    .user(signed_in.user.id.as_str())
+                    .client(client.client_id.as_str())
+                    .detail(json!({ "scope": request.scope.to_string() })),
+            );
             let e = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
             return AuthorizeOutcome::Redirect(self.error_redirect(
                 &request.redirect_uri,
                 request.state.as_deref(),
                 &e,
+                None,
             ));
         }
         let existing = match self
@@ -441,6 +523,13 @@ impl Services {
         };
         match made.await {
             Ok(code) => {
+                self.emit(
+                    EventDraft::new(EventKind::AuthorizationGranted)
+                        .actor(signed_in.user.id.as_str())
+                        .user(signed_in.user.id.as_str())
+                        .client(request.client_id.as_str())
+                        .detail(json!({ "scope": request.scope.to_string() })),
+                );
                 let mut params = vec![("code", code.as_str())];
                 if let Some(s) = &request.state {
                     params.push(("state", s));

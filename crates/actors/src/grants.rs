@@ -6,8 +6,10 @@
 //! redemption, the replayer also leaves a family marker on the deny list, and the issuer checks it
 //! after recording its tokens: whichever runs second sees the other.
 
+use crate::events::EventDraft;
 use crate::services::Services;
 use oauth2_core::client::{Client, GrantType};
+use oauth2_core::events::EventKind;
 use oauth2_core::form::Form;
 use oauth2_core::oidc::{ID_TOKEN_TYP, IdTokenClaims, at_hash};
 use oauth2_core::pkce;
@@ -16,6 +18,7 @@ use oauth2_core::scope::{Scope, check_admin_scope, client_scope, refresh_scope};
 use oauth2_core::secret::{hash_secret, new_secret, random_token};
 use oauth2_core::token::{AccessTokenGrant, TokenResponse};
 use oauth2_core::{OAuthError, UnixTime};
+use serde_json::json;
 
 /// The deny-list entry that marks a revoked family.
 fn family_marker(family_id: &str) -> String {
@@ -121,7 +124,7 @@ impl Services {
         auth_time: Option<UnixTime>,
         nonce: Option<&str>,
         now: UnixTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Issued, OAuthError> {
         let refresh_token = if client.allows_grant(GrantType::RefreshToken) {
             let (value, record) =
                 self.new_refresh_token(client, user_id, scope, family_id, auth_time, now)?;
@@ -139,13 +142,16 @@ impl Services {
         }
         let id_token =
             self.id_token(client, user_id, scope, &access_token, auth_time, nonce, now)?;
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer".to_owned(),
-            expires_in: self.settings.access_token_ttl,
-            scope: scope.to_string(),
-            refresh_token,
-            id_token,
+        Ok(Issued {
+            response: TokenResponse {
+                access_token,
+                token_type: "Bearer".to_owned(),
+                expires_in: self.settings.access_token_ttl,
+                scope: scope.to_string(),
+                refresh_token,
+                id_token,
+            },
+            user_id: Some(user_id.to_owned()),
         })
     }
 
@@ -197,12 +203,19 @@ impl Services {
         client: &Client,
         form: &Form,
         now: UnixTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Issued, OAuthError> {
         let code = form.require("code")?;
         let redeemed = match self.store.redeem_code(&hash_secret(code), now).await? {
             CodeRedemption::Redeemed(c) => c,
             CodeRedemption::AlreadyUsed { family_id, .. } => {
                 metrics::counter!("oauth2_code_replay_total").increment(1);
+                self.emit(
+                    EventDraft::new(EventKind::CodeReplayDetected)
+                        .actor(client.client_id.as_str())
+                        .client(client.client_id.as_str())
+                        .subject(family_id.as_str())
+                        .detail(json!({ "family_revoked": true })),
+                );
                 // RFC 6749 §4.1.2: deny, and revoke what the code was exchanged for.
                 self.revoke_family(&family_id, now).await?;
                 return Err(OAuthError::invalid_grant(
@@ -284,7 +297,7 @@ impl Services {
         client: &Client,
         form: &Form,
         now: UnixTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Issued, OAuthError> {
         let presented = form.require("refresh_token")?;
         let hash = hash_secret(presented);
         let invalid = || OAuthError::invalid_grant("the refresh token is invalid");
@@ -296,6 +309,7 @@ impl Services {
         }
         if old.rotated_at.is_some() {
             metrics::counter!("oauth2_refresh_token_reuse_total").increment(1);
+            self.reuse_detected(client, old.user_id.as_deref(), &old.family_id);
             self.revoke_family(&old.family_id, now).await?;
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used",
@@ -325,6 +339,7 @@ impl Services {
             RefreshRotation::Rotated(_) => {}
             RefreshRotation::Reused { family_id, .. } => {
                 metrics::counter!("oauth2_refresh_token_reuse_total").increment(1);
+                self.reuse_detected(client, Some(&user_id), &family_id);
                 self.revoke_family(&family_id, now).await?;
                 return Err(OAuthError::invalid_grant(
                     "the refresh token was already used",
@@ -349,14 +364,29 @@ impl Services {
             None,
             now,
         )?;
-        Ok(TokenResponse {
-            access_token,
-            token_type: "Bearer".to_owned(),
-            expires_in: self.settings.access_token_ttl,
-            scope: scope.to_string(),
-            refresh_token: Some(value),
-            id_token,
+        Ok(Issued {
+            response: TokenResponse {
+                access_token,
+                token_type: "Bearer".to_owned(),
+                expires_in: self.settings.access_token_ttl,
+                scope: scope.to_string(),
+                refresh_token: Some(value),
+                id_token,
+            },
+            user_id: Some(user_id),
         })
+    }
+
+    fn reuse_detected(&self, client: &Client, user_id: Option<&str>, family_id: &str) {
+        let mut draft = EventDraft::new(EventKind::RefreshTokenReuseDetected)
+            .actor(client.client_id.as_str())
+            .client(client.client_id.as_str())
+            .subject(family_id)
+            .detail(json!({ "family_revoked": true }));
+        if let Some(u) = user_id {
+            draft = draft.user(u);
+        }
+        self.emit(draft);
     }
 
     /// RFC 6749 §4.3, for clients registered for it. Wrong passwords, unknown and disabled users
@@ -367,14 +397,14 @@ impl Services {
         form: &Form,
         address: Option<&str>,
         now: UnixTime,
-    ) -> Result<TokenResponse, OAuthError> {
+    ) -> Result<Issued, OAuthError> {
         let username = form.require("username")?;
         let password = form.require("password")?;
         // Whether the admin scope may be granted depends on the user, known only after the
         // password check; everything else about the scope is checked before it.
         let scope = client_scope(form.get("scope"), &client.scope)?;
         let user = match self
-            .check_password(username, password, address, now)
+            .check_password(username, password, address, now, "password_grant")
             .await?
         {
             crate::auth::PasswordCheck::Ok(user) => user,
@@ -394,4 +424,10 @@ impl Services {
         self.issue_grant(client, &user.id, &scope, &family_id, Some(now), None, now)
             .await
     }
+}
+
+/// What a grant issued, and to which user (none for client_credentials).
+pub(crate) struct Issued {
+    pub response: TokenResponse,
+    pub user_id: Option<String>,
 }

@@ -15,6 +15,10 @@ pub struct CleanupReport {
     pub sessions: u64,
     pub login_failures: u64,
     pub signing_keys: u64,
+    /// Audit events past retention.
+    pub events: u64,
+    /// Given-up webhook deliveries past retention.
+    pub failed_webhooks: u64,
 }
 
 pub async fn cleanup(
@@ -33,6 +37,18 @@ pub async fn cleanup(
             .purge_login_failures(now - settings.login_failure_window)
             .await?,
         signing_keys: store.purge_retired_keys(now).await?,
+        events: 0,
+        failed_webhooks: 0,
+    };
+    let retention = settings.events.retention_secs;
+    let report = if retention > 0 {
+        CleanupReport {
+            events: store.purge_events(now - retention).await?,
+            failed_webhooks: store.purge_failed_webhooks(now - retention).await?,
+            ..report
+        }
+    } else {
+        report
     };
     tracing::info!(?report, "housekeeping done");
     Ok(report)

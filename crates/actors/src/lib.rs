@@ -11,6 +11,7 @@ pub mod admin;
 pub mod auth;
 pub mod clients;
 pub mod deny_list;
+pub mod events;
 pub mod grants;
 pub mod housekeeping;
 pub mod keys;

@@ -3,9 +3,11 @@
 
 use crate::auth::{AuthorizeOutcome, PasswordCheck, SignedIn};
 use crate::clients::{CreatedClient, NewClient, create_client};
+use crate::events::EventDraft;
 use crate::services::Services;
 use actix::prelude::*;
 use oauth2_core::OAuthError;
+use oauth2_core::events::EventKind;
 use oauth2_core::form::Form;
 use oauth2_core::ports::User;
 use oauth2_core::token::{Introspection, TokenResponse};
@@ -109,7 +111,28 @@ impl Handler<Introspect> for TokenActor {
     type Result = ResponseFuture<Result<Introspection, OAuthError>>;
     fn handle(&mut self, msg: Introspect, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        Box::pin(async move { svc.introspect(msg.form, msg.authorization).await })
+        // The caller, for the event: read before the form moves on (only when it is wanted).
+        let caller = svc
+            .events
+            .wants(EventKind::TokenIntrospected)
+            .then(|| oauth2_core::client_auth::extract(msg.authorization.as_deref(), &msg.form))
+            .and_then(Result::ok)
+            .map(|c| c.client_id().to_owned());
+        Box::pin(async move {
+            let result = svc.introspect(msg.form, msg.authorization).await;
+            if let (Ok(i), Some(caller)) = (&result, caller) {
+                svc.emit(
+                    EventDraft::new(EventKind::TokenIntrospected)
+                        .actor(caller.as_str())
+                        .client(caller)
+                        .detail(serde_json::json!({
+                            "active": i.active,
+                            "token_client_id": i.client_id,
+                        })),
+                );
+            }
+            result
+        })
     }
 }
 
@@ -174,7 +197,13 @@ impl Handler<Login> for AuthActor {
         Box::pin(async move {
             let now = crate::now();
             match svc
-                .check_password(&msg.username, &msg.password, msg.address.as_deref(), now)
+                .check_password(
+                    &msg.username,
+                    &msg.password,
+                    msg.address.as_deref(),
+                    now,
+                    "login_form",
+                )
                 .await?
             {
                 PasswordCheck::Ok(user) => Ok(LoginResult::SignedIn {
@@ -227,16 +256,36 @@ async fn signed_in(
     }
 }
 
+/// A request refused without a redirect (unknown client, wrong redirect URI) is an event too,
+/// naming the client as claimed.
+fn fatal_event(svc: &Services, params: &Form, outcome: &AuthorizeOutcome) {
+    if let AuthorizeOutcome::Fatal(e) = outcome
+        && svc.events.wants(EventKind::AuthorizationRefused)
+    {
+        let mut draft = EventDraft::new(EventKind::AuthorizationRefused)
+            .detail(serde_json::json!({ "error": e.code.as_str(), "redirect": false }));
+        if let Some(c) = params
+            .get("client_id")
+            .filter(|c| c.len() <= 255 && !c.chars().any(char::is_control))
+        {
+            draft = draft.actor(c).client(c);
+        }
+        svc.emit(draft);
+    }
+}
+
 impl Handler<Authorize> for AuthActor {
     type Result = ResponseFuture<AuthorizeOutcome>;
     fn handle(&mut self, msg: Authorize, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
         Box::pin(async move {
             let now = crate::now();
-            match signed_in(&svc, msg.session_id.as_deref(), now).await {
+            let outcome = match signed_in(&svc, msg.session_id.as_deref(), now).await {
                 Ok(user) => svc.authorize(&msg.params, user.as_ref(), now).await,
                 Err(e) => AuthorizeOutcome::Fatal(e),
-            }
+            };
+            fatal_event(&svc, &msg.params, &outcome);
+            outcome
         })
     }
 }
@@ -247,13 +296,15 @@ impl Handler<Decide> for AuthActor {
         let svc = self.svc.clone();
         Box::pin(async move {
             let now = crate::now();
-            match signed_in(&svc, msg.session_id.as_deref(), now).await {
+            let outcome = match signed_in(&svc, msg.session_id.as_deref(), now).await {
                 Ok(user) => {
                     svc.consent(&msg.params, user.as_ref(), msg.allow, now)
                         .await
                 }
                 Err(e) => AuthorizeOutcome::Fatal(e),
-            }
+            };
+            fatal_event(&svc, &msg.params, &outcome);
+            outcome
         })
     }
 }
@@ -489,8 +540,25 @@ impl Handler<RevokeApplication> for AuthActor {
 
 /// A message with the caller's tracing span. Actor handlers run as tasks of their own, which would
 /// lose the request's span (and with it the request id and trace id on every log line); this
-/// carries it across.
-pub struct Traced<M>(pub M, pub tracing::Span);
+/// carries it across, with the request's id and address for the events the message causes.
+pub struct Traced<M>(
+    pub M,
+    pub tracing::Span,
+    pub Option<crate::events::RequestInfo>,
+);
+
+/// Runs an actor's future inside the caller's span and request.
+fn in_request<F: std::future::Future + 'static>(
+    fut: F,
+    span: tracing::Span,
+    request: Option<crate::events::RequestInfo>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = F::Output>>> {
+    use tracing::Instrument;
+    match request {
+        Some(r) => Box::pin(crate::events::REQUEST.scope(r, fut.instrument(span))),
+        None => Box::pin(fut.instrument(span)),
+    }
+}
 
 impl<M: Message> Message for Traced<M>
 where
@@ -507,10 +575,9 @@ macro_rules! traced_handler {
             impl Handler<Traced<$msg>> for $actor {
                 type Result = ResponseFuture<<$msg as Message>::Result>;
                 fn handle(&mut self, msg: Traced<$msg>, ctx: &mut Context<Self>) -> Self::Result {
-                    use tracing::Instrument;
-                    let Traced(inner, span) = msg;
+                    let Traced(inner, span, request) = msg;
                     let fut = span.in_scope(|| <Self as Handler<$msg>>::handle(self, inner, ctx));
-                    Box::pin(fut.instrument(span))
+                    in_request(fut, span, request)
                 }
             }
         )+
@@ -520,14 +587,14 @@ macro_rules! traced_handler {
 traced_handler!(TokenActor: IssueToken, Introspect, Revoke);
 traced_handler!(AuthActor: CurrentUser, Login, Logout, Authorize, Decide, UserInfo, EndSession);
 traced_handler!(AuthActor: Applications, RevokeApplication);
+traced_handler!(ClientActor: CreateClient, RegisterClient, ReadRegistration, UpdateRegistration, DeleteRegistration);
 
 impl<T: crate::admin::AdminOp> Handler<Traced<AdminCall<T>>> for AdminActor {
     type Result = ResponseFuture<Result<T::Output, OAuthError>>;
     fn handle(&mut self, msg: Traced<AdminCall<T>>, ctx: &mut Context<Self>) -> Self::Result {
-        use tracing::Instrument;
-        let Traced(inner, span) = msg;
+        let Traced(inner, span, request) = msg;
         let fut = span.in_scope(|| <Self as Handler<AdminCall<T>>>::handle(self, inner, ctx));
-        Box::pin(fut.instrument(span))
+        in_request(fut, span, request)
     }
 }
 
@@ -538,11 +605,10 @@ impl<T: crate::admin::AdminOp> Handler<Traced<AdminSessionCall<T>>> for AdminAct
         msg: Traced<AdminSessionCall<T>>,
         ctx: &mut Context<Self>,
     ) -> Self::Result {
-        use tracing::Instrument;
-        let Traced(inner, span) = msg;
+        let Traced(inner, span, request) = msg;
         let fut =
             span.in_scope(|| <Self as Handler<AdminSessionCall<T>>>::handle(self, inner, ctx));
-        Box::pin(fut.instrument(span))
+        in_request(fut, span, request)
     }
 }
 
@@ -564,6 +630,10 @@ impl<A: Actor> SendTraced<A> for Addr<A> {
         A: Handler<Traced<M>>,
         A::Context: actix::dev::ToEnvelope<A, Traced<M>>,
     {
-        self.send(Traced(msg, tracing::Span::current()))
+        self.send(Traced(
+            msg,
+            tracing::Span::current(),
+            crate::events::current_request(),
+        ))
     }
 }

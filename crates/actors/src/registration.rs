@@ -8,10 +8,12 @@
 use crate::services::Services;
 use crate::settings::RegistrationPolicy;
 use oauth2_core::client::Client;
+use oauth2_core::events::EventKind;
 use oauth2_core::ports::{InitialAccessToken, Storage};
 use oauth2_core::registration::{ClientMetadata, UpdateRequest, bearer_token};
 use oauth2_core::secret::{hash_secret, new_secret, random_token, verify_secret};
 use oauth2_core::{ErrorCode, OAuthError, SecureRandom, UnixTime};
+use serde_json::json;
 
 /// A registered client as its owner sees it: what the registration response (RFC 7591 §3.2.1)
 /// and the client information response (RFC 7592 §3) are made of.
@@ -112,6 +114,11 @@ impl Services {
         );
         self.store.create_client(&client).await?;
         tracing::info!("registered a client");
+        self.emit(registration_event(
+            EventKind::ClientRegistered,
+            &client.client_id,
+            json!({ "name": client.name, "public": client.is_public() }),
+        ));
         Ok(ClientInformation {
             client,
             client_secret: secret,
@@ -216,6 +223,11 @@ impl Services {
             // Deleted in the meantime.
             return Err(bad_registration_token());
         }
+        self.emit(registration_event(
+            EventKind::ClientUpdated,
+            client_id,
+            json!({ "via": "registration", "secret_rotated": new_secret_value.is_some() }),
+        ));
         Ok(ClientInformation {
             client,
             client_secret: new_secret_value,
@@ -238,8 +250,26 @@ impl Services {
             return Err(bad_registration_token());
         }
         tracing::info!("deleted a registered client");
+        self.emit(registration_event(
+            EventKind::ClientDeleted,
+            client_id,
+            json!({ "via": "registration" }),
+        ));
         Ok(())
     }
+}
+
+/// A change a client made to its own registration: the client is the actor.
+fn registration_event(
+    kind: EventKind,
+    client_id: &str,
+    detail: serde_json::Value,
+) -> crate::events::EventDraft {
+    crate::events::EventDraft::new(kind)
+        .actor(client_id)
+        .client(client_id)
+        .subject(client_id)
+        .detail(detail)
 }
 
 /// What an operator asks for when issuing an initial access token.

@@ -25,6 +25,8 @@ pub struct Services {
     pub(crate) dummy_hash: std::sync::OnceLock<String>,
     /// This instance's tokens issued and token errors per minute (the dashboard's overview).
     pub activity: crate::activity::Activity,
+    /// Where events are emitted (see [`crate::events`]).
+    pub events: Arc<crate::events::EventBus>,
 }
 
 impl Services {
@@ -46,6 +48,7 @@ impl Services {
             deny_list: Arc::default(),
             dummy_hash: std::sync::OnceLock::new(),
             activity: crate::activity::Activity::default(),
+            events: Arc::new(crate::events::EventBus::new(settings.events.clone())),
             clients: ClientCache::new(Duration::from_secs(settings.client_cache_ttl_secs)),
             settings: Arc::new(settings),
             store,
@@ -70,6 +73,11 @@ impl Services {
             .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
         client_auth::authenticate(&client, &creds)?;
         Ok((client, creds))
+    }
+
+    /// Emits an event (see [`crate::events::EventBus::emit`]).
+    pub fn emit(&self, draft: crate::events::EventDraft) {
+        self.events.emit(draft);
     }
 
     /// Re-reads keys from the database; run periodically so keys rotated elsewhere are picked up.

@@ -6,9 +6,12 @@
 //! `jti` on a deny list in the database until the token would have expired anyway, and
 //! introspection checks that list, so a revoked token is inactive at once on every instance.
 
+use crate::events::EventDraft;
+use crate::grants::Issued;
 use crate::services::Services;
 use oauth2_core::client::{Client, GrantType};
 use oauth2_core::error::ErrorCode;
+use oauth2_core::events::EventKind;
 use oauth2_core::form::Form;
 use oauth2_core::jose::{looks_like_jwt, peek_header};
 use oauth2_core::scope::grant_scope;
@@ -18,6 +21,7 @@ use oauth2_core::token::{
     TokenTypeHint, is_live,
 };
 use oauth2_core::{OAuthError, UnixTime};
+use serde_json::json;
 
 impl Services {
     /// `POST /oauth/token`.
@@ -28,6 +32,56 @@ impl Services {
         authorization: Option<Vec<u8>>,
         address: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
+        let grant_type = form.get("grant_type").map(str::to_owned);
+        let mut client_id = None;
+        let result = self
+            .token_inner(&form, authorization.as_deref(), address, &mut client_id)
+            .await;
+        match &result {
+            Ok(issued) if self.events.wants(EventKind::TokenIssued) => {
+                let client = client_id.unwrap_or_default();
+                let mut draft = EventDraft::new(EventKind::TokenIssued)
+                    .actor(issued.user_id.as_deref().unwrap_or(&client))
+                    .detail(json!({
+                        "grant_type": grant_type,
+                        "scope": issued.response.scope,
+                        "refresh_token": issued.response.refresh_token.is_some(),
+                        "id_token": issued.response.id_token.is_some(),
+                    }))
+                    .client(client);
+                if let Some(u) = &issued.user_id {
+                    draft = draft.user(u.as_str());
+                }
+                self.emit(draft);
+            }
+            Ok(_) => {}
+            Err(e) if self.events.wants(EventKind::TokenRefused) => {
+                // The client as claimed: authentication may be what failed.
+                let claimed = oauth2_core::client_auth::extract(authorization.as_deref(), &form)
+                    .ok()
+                    .map(|c| c.client_id().to_owned())
+                    .filter(|c| c.len() <= 255);
+                let mut draft = EventDraft::new(EventKind::TokenRefused).detail(json!({
+                    "grant_type": grant_type.filter(|g| g.len() <= 64),
+                    "error": e.code.as_str(),
+                }));
+                if let Some(c) = claimed {
+                    draft = draft.actor(c.as_str()).client(c);
+                }
+                self.emit(draft);
+            }
+            Err(_) => {}
+        }
+        result.map(|issued| issued.response)
+    }
+
+    async fn token_inner(
+        &self,
+        form: &Form,
+        authorization: Option<&[u8]>,
+        address: Option<String>,
+        client_id: &mut Option<String>,
+    ) -> Result<Issued, OAuthError> {
         let grant_type = form.require("grant_type")?;
         tracing::Span::current().record("grant_type", grant_type);
         let grant: GrantType = grant_type.parse()?;
@@ -37,9 +91,10 @@ impl Services {
                 "the grant type is not enabled on this server",
             ));
         }
-        let (client, _) = self
-            .authenticate_client(authorization.as_deref(), &form)
-            .await?;
+        let (client, _) = self.authenticate_client(authorization, form).await?;
+        if self.events.wants(EventKind::TokenIssued) {
+            *client_id = Some(client.client_id.clone());
+        }
         if !client.allows_grant(grant) {
             return Err(OAuthError::unauthorized_client(format!(
                 "the client is not registered for the {grant} grant"
@@ -47,13 +102,17 @@ impl Services {
         }
         let now = crate::now();
         let issued = match grant {
-            GrantType::ClientCredentials => self.client_credentials(&client, &form, now),
-            GrantType::AuthorizationCode => {
-                self.authorization_code_grant(&client, &form, now).await
+            GrantType::ClientCredentials => {
+                self.client_credentials(&client, form, now)
+                    .map(|response| Issued {
+                        response,
+                        user_id: None,
+                    })
             }
-            GrantType::RefreshToken => self.refresh_token_grant(&client, &form, now).await,
+            GrantType::AuthorizationCode => self.authorization_code_grant(&client, form, now).await,
+            GrantType::RefreshToken => self.refresh_token_grant(&client, form, now).await,
             GrantType::Password => {
-                self.password_grant(&client, &form, address.as_deref(), now)
+                self.password_grant(&client, form, address.as_deref(), now)
                     .await
             }
         };
@@ -216,6 +275,15 @@ impl Services {
                 .revoke_access_token(&claims.jti, claims.exp, now)
                 .await?;
             tracing::info!(jti = %claims.jti, "access token revoked");
+            let mut draft = EventDraft::new(EventKind::TokenRevoked)
+                .actor(client.client_id.as_str())
+                .client(client.client_id.as_str())
+                .subject(claims.jti.as_str())
+                .detail(json!({ "token_type": "access_token", "by": "client" }));
+            if claims.sub != claims.client_id {
+                draft = draft.user(claims.sub.as_str());
+            }
+            self.emit(draft);
             return Ok(());
         }
         if looks_like_jwt(token) {
@@ -234,6 +302,15 @@ impl Services {
             .revoke_family_access_tokens(&rt.family_id, now)
             .await?;
         tracing::info!(family = %rt.family_id, "refresh token family revoked");
+        let mut draft = EventDraft::new(EventKind::TokenRevoked)
+            .actor(client.client_id.as_str())
+            .client(client.client_id.as_str())
+            .subject(rt.family_id.as_str())
+            .detail(json!({ "token_type": "refresh_token", "by": "client" }));
+        if let Some(u) = &rt.user_id {
+            draft = draft.user(u.as_str());
+        }
+        self.emit(draft);
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod csrf;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod form;
 pub mod jose;
 pub mod oidc;

@@ -409,39 +409,91 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// An entry of the audit log: one change made through the admin API (or the admin CLI).
+/// An event as the audit table keeps it (see [`crate::events::Event`] for the fields).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// Assigned by the store on append, increasing: later events have larger ids.
+    /// Assigned by the store on append, increasing: later events have larger ids. What pages of
+    /// the audit log are cut by.
     pub id: i64,
+    /// The event's own id ([`crate::events::Event::id`]); for rows written before events had
+    /// one, the row id.
+    pub event_id: String,
     pub at: UnixTime,
-    /// What happened, `area.verb`: `client.created`, `user.disabled`, `key.rotated`, ...
+    /// What happened, `area.verb`: `client.created`, `login.failed`, ...
     pub kind: String,
-    /// Who did it: the admin user's id, the admin client's id, or `cli`.
+    /// Who did it: a user id, a client id, `cli`; empty for an anonymous caller.
     pub actor: String,
-    /// What it was done to: a client id, a user id, a token id, a key id.
+    /// What it was done to: a client id, a user id, a token id, a key id; may be empty.
     pub subject: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub address: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    pub request_id: Option<String>,
     /// What else is worth knowing (never a secret), as a JSON value.
-    pub detail: serde_json::Value,
-}
-
-/// An event before the store has given it an id.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewEvent {
-    pub at: UnixTime,
-    pub kind: String,
-    pub actor: String,
-    pub subject: String,
     pub detail: serde_json::Value,
 }
 
 #[async_trait]
 pub trait EventStore: Send + Sync {
-    /// Appends an event; returns the id it was given.
-    async fn append_event(&self, event: &NewEvent) -> StoreResult<i64>;
+    /// Appends events in one transaction (the event pipeline writes in batches).
+    async fn append_events(&self, events: &[crate::events::Event]) -> StoreResult<()>;
     /// Events newest first, starting after (that is, older than) the event `after`, at most
     /// `limit`.
     async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
+    /// Deletes events older than `before` (retention); returns how many.
+    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64>;
+}
+
+/// One event waiting in the webhook outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub event_id: String,
+    /// The JSON body to send.
+    pub payload: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// How many events the webhook outbox holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    /// Still to be delivered.
+    pub pending: u64,
+    /// Given up on after the last attempt.
+    pub failed: u64,
+}
+
+/// The webhook outbox: events are delivered at least once, across restarts and instances.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Adds `(event_id, payload)` pairs, due at once.
+    async fn enqueue_webhooks(&self, items: &[(String, String)], now: UnixTime) -> StoreResult<()>;
+    /// Claims up to `limit` due items (oldest first) until `lease_until`: no other caller gets
+    /// them until then, on any instance, unless they are released.
+    async fn claim_webhooks(
+        &self,
+        now: UnixTime,
+        lease_until: UnixTime,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxItem>>;
+    /// Delivered: the item goes.
+    async fn webhook_delivered(&self, id: i64) -> StoreResult<()>;
+    /// An attempt failed: due again at `retry_at`, or given up on (`None`).
+    async fn webhook_failed(
+        &self,
+        id: i64,
+        retry_at: Option<UnixTime>,
+        error: &str,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    /// Gives claimed items back (at shutdown), due at once.
+    async fn release_webhooks(&self, ids: &[i64]) -> StoreResult<()>;
+    async fn outbox_counts(&self) -> StoreResult<OutboxCounts>;
+    /// Deletes given-up items that failed before `before`; returns how many.
+    async fn purge_failed_webhooks(&self, before: UnixTime) -> StoreResult<u64>;
 }
 
 /// How many there are of what the admin dashboard's overview counts.
@@ -468,6 +520,7 @@ pub trait Storage:
     + SecretStore
     + RegistrationTokenStore
     + EventStore
+    + OutboxStore
 {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

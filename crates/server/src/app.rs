@@ -153,6 +153,10 @@ impl Application {
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM, handled by actix-web).
     pub async fn run(self) -> std::io::Result<()> {
+        let events = self
+            .services
+            .events
+            .start(self.services.store.clone(), true);
         let svc = self.services.clone();
         // Keys rotated by the CLI or another instance are picked up within this period; they
         // sign only after `key_activation_delay`, which is longer, so no token is ever signed
@@ -197,6 +201,12 @@ impl Application {
                 }
             });
         }
-        self.server.await
+        let served = self.server.await;
+        // Stopped accepting and drained the requests in flight (SIGTERM/SIGINT): the events
+        // they caused go to their sinks (webhook events into the outbox, for the next start or
+        // another instance) before the process ends.
+        events.shutdown().await;
+        tracing::info!("events flushed; stopped");
+        served
     }
 }

@@ -6,13 +6,14 @@
 use crate::app::{Application, StartError, open_storage};
 use crate::config::{self, Config};
 use clap::{Parser, Subcommand};
-use oauth2_actors::admin::record_event;
 use oauth2_actors::clients::{NewClient, create_client};
+use oauth2_actors::events::EventBus;
 use oauth2_actors::keys;
 use oauth2_actors::registration::{NewInitialToken, create_initial_token, delete_initial_token};
 use oauth2_actors::users::{NewUser, create_user};
 use oauth2_core::SystemRandom;
 use oauth2_core::client::{AuthMethod, Client, GrantType};
+use oauth2_core::events::EventKind;
 use oauth2_core::ports::{InitialAccessToken, Storage, StoredKey, User};
 use serde_json::{Value, json};
 use std::io::BufRead;
@@ -317,7 +318,7 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
                 .map_err(|e| Failure::usage(format!("{}: {}", e.code, e.description)))?;
             let c = &created.client;
             let detail = json!({ "client_name": c.name, "admin": c.admin });
-            record_change(store.as_ref(), "client.created", &c.client_id, detail).await;
+            record_change(config, &store, "client.created", &c.client_id, detail).await;
             let mut out = client_json(&created.client);
             if let (Some(secret), Some(obj)) = (created.secret, out.as_object_mut()) {
                 obj.insert("client_secret".into(), json!(secret));
@@ -345,7 +346,7 @@ async fn client_command(cmd: ClientCommand, config: &Config) -> Result<(), Failu
             if !deleted {
                 return Err(Failure::runtime(format!("no client with id '{client_id}'")));
             }
-            record_change(store.as_ref(), "client.deleted", &client_id, json!({})).await;
+            record_change(config, &store, "client.deleted", &client_id, json!({})).await;
             print_json(&json!({ "deleted": client_id }));
         }
     }
@@ -490,7 +491,7 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
                 _ => Failure::usage(e.to_string()),
             })?;
             let detail = json!({ "username": user.username, "admin": user.admin });
-            record_change(store.as_ref(), "user.created", &user.id, detail).await;
+            record_change(config, &store, "user.created", &user.id, detail).await;
             print_json(&user_json(&user));
         }
         UserCommand::List => {
@@ -532,7 +533,7 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), Failure> 
                 .await
                 .map_err(Failure::runtime)?;
             let detail = json!({ "sessions_ended": ended });
-            record_change(store.as_ref(), "user.password_reset", &user.id, detail).await;
+            record_change(config, &store, "user.password_reset", &user.id, detail).await;
             print_json(
                 &json!({ "username": user.username, "password_changed": true, "sessions_ended": ended }),
             );
@@ -565,7 +566,7 @@ async fn set_enabled(
     } else {
         "user.disabled"
     };
-    record_change(store.as_ref(), kind, &user.id, json!({})).await;
+    record_change(config, &store, kind, &user.id, json!({})).await;
     print_json(&user_json(&user));
     Ok(())
 }
@@ -596,7 +597,7 @@ async fn keys_command(cmd: KeysCommand, config: &Config) -> Result<(), Failure> 
                 })?;
             let detail =
                 json!({ "algorithm": key.algorithm.as_str(), "activate_at": key.activate_at });
-            record_change(store.as_ref(), "key.rotated", &key.kid, detail).await;
+            record_change(config, &store, "key.rotated", &key.kid, detail).await;
             print_json(&key_json(&key, now));
         }
         KeysCommand::List => {
@@ -655,7 +656,8 @@ async fn registration_token_command(
                     })?;
             let detail = json!({ "description": record.description, "expires_at": record.expires_at, "max_uses": record.max_uses });
             record_change(
-                store.as_ref(),
+                config,
+                &store,
                 "registration_token.created",
                 &record.token_hash,
                 detail,
@@ -681,7 +683,8 @@ async fn registration_token_command(
                 .await
                 .map_err(operation_failure)?;
             record_change(
-                store.as_ref(),
+                config,
+                &store,
                 "registration_token.deleted",
                 &deleted.token_hash,
                 json!({}),
@@ -719,16 +722,25 @@ fn initial_token_json(t: &InitialAccessToken, now: i64) -> Value {
     })
 }
 
-/// Records a change in the event log, with `cli` as the actor. The change is made by then: a
-/// failure to record it is a warning, not a failed command.
-async fn record_change(store: &dyn Storage, kind: &str, subject: &str, detail: Value) {
-    let recorded = record_event(store, "cli", kind, subject, detail, oauth2_actors::now()).await;
-    if let Err(e) = recorded {
-        eprintln!(
-            "warning: the change was made but not recorded in the event log: {}",
-            e.cause.as_deref().unwrap_or(&e.description)
-        );
-    }
+/// Records a change as an event, with `cli` as the actor, through the same sinks the server
+/// uses (audit table, webhook outbox, Redis stream, log), and waits until they have it. The change
+/// is made by then: a failure to record it is a warning, not a failed command.
+async fn record_change(
+    config: &Config,
+    store: &Arc<dyn Storage>,
+    kind: &str,
+    subject: &str,
+    detail: Value,
+) {
+    let Some(kind) = EventKind::parse(kind) else {
+        eprintln!("warning: the change was made but not recorded: unknown event type {kind}");
+        return;
+    };
+    let bus = Arc::new(EventBus::new(config.settings.events.clone()));
+    let tasks = bus.start(store.clone(), false);
+    bus.record(oauth2_actors::admin::change(kind, "cli", subject, detail))
+        .await;
+    tasks.shutdown().await;
 }
 
 fn print_json(v: &Value) {

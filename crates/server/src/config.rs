@@ -2,8 +2,10 @@
 //! validation into [`Config`]. Every setting is declared once in [`SETTINGS`], which drives the
 //! loader, the validation messages and `config example`, so they cannot drift apart.
 
+use oauth2_actors::events::{EventSettings, RedisSettings, WebhookSettings};
 use oauth2_actors::settings::{RegistrationPolicy, Secret, Settings};
 use oauth2_core::client::GrantType;
+use oauth2_core::events::EventFilter;
 use oauth2_core::jose::Algorithm;
 use oauth2_core::password::PasswordParams;
 use std::collections::BTreeMap;
@@ -67,7 +69,7 @@ pub const SETTINGS: &[Setting] = &[
         key: "redis.url",
         env: "OAUTH2_REDIS_URL",
         default: None,
-        doc: "Optional redis:// URL for the shared cache across instances (validated; not used yet).",
+        doc: "Optional redis:// or rediss:// URL: the event stream sink (see events.redis).",
     },
     Setting {
         key: "jwt.algorithm",
@@ -176,6 +178,102 @@ pub const SETTINGS: &[Setting] = &[
         env: "OAUTH2_ARGON2_PARALLELISM",
         default: Some("1"),
         doc: "Argon2id lanes.",
+    },
+    Setting {
+        key: "events.types",
+        env: "OAUTH2_EVENTS",
+        default: Some("*"),
+        doc: "Event types produced at all; each sink picks among them. Comma-separated: a type (`login.failed`), an area (`token.*`) or `*`; `-pattern` leaves it out; `none` for nothing. Types: see docs/operations.md.",
+    },
+    Setting {
+        key: "events.log",
+        env: "OAUTH2_EVENTS_LOG",
+        default: Some(oauth2_actors::events::DEFAULT_SINK_FILTER),
+        doc: "Event types written to the log (target `oauth2::event`, level info); same syntax as OAUTH2_EVENTS.",
+    },
+    Setting {
+        key: "events.ring",
+        env: "OAUTH2_EVENTS_RING",
+        default: Some(oauth2_actors::events::DEFAULT_SINK_FILTER),
+        doc: "Event types kept in this instance's memory ring (admin API /admin/api/events/recent, dashboard).",
+    },
+    Setting {
+        key: "events.ring_size",
+        env: "OAUTH2_EVENTS_RING_SIZE",
+        default: Some("1000"),
+        doc: "Events the memory ring holds (0 to 100000); the oldest make room.",
+    },
+    Setting {
+        key: "events.audit",
+        env: "OAUTH2_EVENTS_AUDIT",
+        default: Some(oauth2_actors::events::DEFAULT_SINK_FILTER),
+        doc: "Event types written to the database audit table (admin API /admin/api/events).",
+    },
+    Setting {
+        key: "events.retention_days",
+        env: "OAUTH2_EVENTS_RETENTION_DAYS",
+        default: Some("90"),
+        doc: "Days the audit table and given-up webhook deliveries are kept (0 keeps them forever); deleted by the cleanup job.",
+    },
+    Setting {
+        key: "events.queue_size",
+        env: "OAUTH2_EVENTS_QUEUE_SIZE",
+        default: Some("65536"),
+        doc: "Events waiting for the sinks in memory; past it new events are dropped and counted (oauth2_events_dropped_total).",
+    },
+    Setting {
+        key: "events.redis",
+        env: "OAUTH2_EVENTS_REDIS",
+        default: Some(oauth2_actors::events::DEFAULT_SINK_FILTER),
+        doc: "Event types added to the Redis stream when OAUTH2_REDIS_URL is set (`none`: no stream).",
+    },
+    Setting {
+        key: "events.redis_stream",
+        env: "OAUTH2_EVENTS_REDIS_STREAM",
+        default: Some("oauth2:events"),
+        doc: "Redis stream key; entries have the fields `type` and `event` (the event as JSON).",
+    },
+    Setting {
+        key: "events.redis_max_len",
+        env: "OAUTH2_EVENTS_REDIS_MAX_LEN",
+        default: Some("100000"),
+        doc: "Approximate length the stream is trimmed to (XADD MAXLEN ~).",
+    },
+    Setting {
+        key: "webhook.url",
+        env: "OAUTH2_WEBHOOK_URL",
+        default: None,
+        doc: "http(s) URL that receives events as signed JSON POSTs (Standard Webhooks headers), at least once, through an outbox in the database; unset: no webhook.",
+    },
+    Setting {
+        key: "webhook.secret",
+        env: "OAUTH2_WEBHOOK_SECRET",
+        default: None,
+        doc: "Signing key of the webhook (required with a URL): `whsec_` + base64 (Standard Webhooks), or any string of at least 32 characters.",
+    },
+    Setting {
+        key: "webhook.events",
+        env: "OAUTH2_WEBHOOK_EVENTS",
+        default: Some(oauth2_actors::events::DEFAULT_SINK_FILTER),
+        doc: "Event types sent to the webhook; same syntax as OAUTH2_EVENTS.",
+    },
+    Setting {
+        key: "webhook.timeout",
+        env: "OAUTH2_WEBHOOK_TIMEOUT",
+        default: Some("10"),
+        doc: "Seconds one delivery may take (1 to 300); longer counts as a failure.",
+    },
+    Setting {
+        key: "webhook.max_attempts",
+        env: "OAUTH2_WEBHOOK_MAX_ATTEMPTS",
+        default: Some("20"),
+        doc: "Attempts before a delivery is given up on (1 to 100); it stays in the outbox, marked failed, until retention.",
+    },
+    Setting {
+        key: "webhook.backoff",
+        env: "OAUTH2_WEBHOOK_BACKOFF",
+        default: Some("5"),
+        doc: "Seconds before the first retry (1 to 3600); doubles with each failure, at most an hour, with up to 20% jitter.",
     },
     Setting {
         key: "cleanup.interval",
@@ -386,10 +484,10 @@ impl Validator<'_> {
         let env = setting.map_or("", |s| s.env);
         match self.get(key) {
             Some(r) => {
-                let shown = if key == "jwt.secret" {
-                    "<redacted>".to_owned()
-                } else {
-                    r.value.clone()
+                let shown = match key {
+                    "jwt.secret" | "webhook.secret" => "<redacted>".to_owned(),
+                    "redis.url" | "webhook.url" => redact_url(&r.value),
+                    _ => r.value.clone(),
                 };
                 let place = match &r.source {
                     Source::Env => env.to_owned(),
@@ -630,7 +728,9 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
     if service_name.trim().is_empty() {
         return Err(v.fail("otlp.service_name", "expected a non-empty name"));
     }
+    let events = events_settings(&v, redis_url.as_deref())?;
     let settings = Settings {
+        events,
         issuer,
         audience,
         algorithm,
@@ -666,6 +766,107 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         cleanup_interval,
         issuer_from_address,
         settings,
+    })
+}
+
+fn events_settings(v: &Validator, redis_url: Option<&str>) -> Result<EventSettings, ConfigError> {
+    let filter = |key: &str| -> Result<EventFilter, ConfigError> {
+        EventFilter::parse(&v.string(key).unwrap_or_default()).map_err(|why| {
+            v.fail(
+                key,
+                &format!(
+                    "{why}; expected comma-separated event types, `area.*`, `*`, `-type` or `none`"
+                ),
+            )
+        })
+    };
+    let webhook = match v.string("webhook.url").filter(|u| !u.trim().is_empty()) {
+        None => None,
+        Some(url) => {
+            let parsed = reqwest::Url::parse(&url).ok().filter(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some_and(|h| !h.is_empty())
+            });
+            if parsed.is_none() {
+                return Err(v.fail(
+                    "webhook.url",
+                    "expected an absolute http:// or https:// URL",
+                ));
+            }
+            let secret = v.string("webhook.secret").unwrap_or_default();
+            let key = oauth2_core::events::webhook_key(&secret);
+            let long_enough = if secret.starts_with("whsec_") {
+                key.len() >= 16 && key != secret.as_bytes()
+            } else {
+                secret.chars().count() >= 32
+            };
+            if !long_enough {
+                return Err(v.fail(
+                    "webhook.secret",
+                    "expected whsec_ followed by base64 of at least 16 bytes, or at least 32 characters (required with webhook.url)",
+                ));
+            }
+            Some(WebhookSettings {
+                url,
+                secret: Secret(secret),
+                events: filter("webhook.events")?,
+                timeout: std::time::Duration::from_secs(v.int(
+                    "webhook.timeout",
+                    1,
+                    300,
+                    "expected seconds from 1 to 300",
+                )? as u64),
+                max_attempts: v.int("webhook.max_attempts", 1, 100, "expected 1 to 100")? as u32,
+                backoff_secs: v.int(
+                    "webhook.backoff",
+                    1,
+                    3600,
+                    "expected seconds from 1 to 3600",
+                )? as u64,
+            })
+        }
+    };
+    let redis = match redis_url {
+        None => None,
+        Some(url) => {
+            let stream = v.string("events.redis_stream").unwrap_or_default();
+            if stream.trim().is_empty() || stream.len() > 256 {
+                return Err(v.fail(
+                    "events.redis_stream",
+                    "expected a key name of 1 to 256 characters",
+                ));
+            }
+            Some(RedisSettings {
+                url: Secret(url.to_owned()),
+                stream,
+                max_len: v.int(
+                    "events.redis_max_len",
+                    1,
+                    1_000_000_000,
+                    "expected 1 to 1000000000",
+                )? as u64,
+                events: filter("events.redis")?,
+            })
+            .filter(|r| !r.events.is_empty())
+        }
+    };
+    Ok(EventSettings {
+        events: filter("events.types")?,
+        log: filter("events.log")?,
+        ring: filter("events.ring")?,
+        ring_size: v.int("events.ring_size", 0, 100_000, "expected 0 to 100000")? as usize,
+        audit: filter("events.audit")?,
+        retention_secs: v.int(
+            "events.retention_days",
+            0,
+            36_500,
+            "expected days from 0 (keep) to 36500",
+        )? * 24
+            * 3600,
+        webhook,
+        redis,
+        queue_capacity: v.int("events.queue_size", 1, 10_000_000, "expected 1 to 10000000")?
+            as usize,
     })
 }
 

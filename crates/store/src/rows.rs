@@ -86,7 +86,7 @@ macro_rules! access_columns {
 }
 macro_rules! event_columns {
     () => {
-        "id, at, kind, actor, subject, detail"
+        "id, event_id, at, kind, actor, subject, client_id, user_id, address, outcome, request_id, detail"
     };
 }
 pub(crate) use {
@@ -318,12 +318,19 @@ pub(crate) fn encode_detail(detail: &serde_json::Value) -> StoreResult<String> {
 }
 
 pub(crate) fn event(row: &impl Columns) -> StoreResult<Event> {
+    let id = row.int("id")?;
     Ok(Event {
-        id: row.int("id")?,
+        id,
+        event_id: row.opt_text("event_id")?.unwrap_or_else(|| id.to_string()),
         at: row.int("at")?,
         kind: row.text("kind")?,
         actor: row.text("actor")?,
         subject: row.text("subject")?,
+        client_id: row.opt_text("client_id")?,
+        user_id: row.opt_text("user_id")?,
+        address: row.opt_text("address")?,
+        outcome: row.text("outcome")?,
+        request_id: row.opt_text("request_id")?,
         detail: serde_json::from_str(&row.text("detail")?).map_err(|e| corrupt("detail", e))?,
     })
 }

@@ -123,7 +123,19 @@ pub async fn request_context(
             path = %req.path(),
         )
     };
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // What the events this request causes name as their request and address.
+    let address = req
+        .app_data::<actix_web::web::Data<oauth2_actors::Services>>()
+        .and_then(|svc| {
+            crate::extract::client_address(req.request(), &svc.settings.trusted_proxies)
+        });
+    let info = oauth2_actors::events::RequestInfo {
+        request_id: Some(id.clone()),
+        address,
+    };
+    let mut res = oauth2_actors::events::REQUEST
+        .scope(info, next.call(req).instrument(span.clone()))
+        .await?;
     span.in_scope(|| tracing::debug!(status = res.status().as_u16(), "request done"));
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut()

@@ -12,6 +12,7 @@ use super::{Admin, AdminOp, Page, PageRequest, Revoked, parse_body, path_id};
 use crate::clients::{CreatedClient, NewClient, create_client};
 use crate::services::Services;
 use oauth2_core::client::{AuthMethod, Client, GrantType};
+use oauth2_core::events::EventKind;
 use oauth2_core::ports::TokenOwner;
 use oauth2_core::secret::{hash_secret, new_secret};
 use oauth2_core::{ErrorCode, OAuthError, UnixTime};
@@ -121,8 +122,14 @@ impl AdminOp for CreateClient {
         let new = new_client(&self.body)?;
         let created = create_client(svc.store.as_ref(), &svc.rng, now, new).await?;
         let c = &created.client;
-        svc.record(&admin, "client.created", &c.client_id, summary(c), now)
-            .await?;
+        svc.record(
+            &admin,
+            EventKind::ClientCreated,
+            &c.client_id,
+            summary(c),
+            now,
+        )
+        .await?;
         Ok(created)
     }
 }
@@ -211,7 +218,7 @@ impl AdminOp for UpdateClient {
         }
         svc.record(
             &admin,
-            "client.updated",
+            EventKind::ClientUpdated,
             &client.client_id,
             summary(&client),
             now,
@@ -239,7 +246,7 @@ impl AdminOp for DeleteClient {
         }
         svc.record(
             &admin,
-            "client.deleted",
+            EventKind::ClientDeleted,
             &client.client_id,
             json!({ "client_name": client.name, "revoked_families": families }),
             now,
@@ -276,7 +283,7 @@ impl AdminOp for RotateClientSecret {
         }
         svc.record(
             &admin,
-            "client.secret_rotated",
+            EventKind::ClientSecretRotated,
             &client.client_id,
             json!({}),
             now,
@@ -303,7 +310,7 @@ impl AdminOp for RevokeClientTokens {
             .await?;
         svc.record(
             &admin,
-            "client.tokens_revoked",
+            EventKind::ClientTokensRevoked,
             &client.client_id,
             json!({ "revoked_families": families }),
             now,

@@ -5,6 +5,7 @@ use super::{Admin, AdminOp, Page, parse_body, path_id};
 use crate::keys::{self, KeyError};
 use crate::registration::{NewInitialToken, create_initial_token};
 use crate::services::Services;
+use oauth2_core::events::EventKind;
 use oauth2_core::jose::Algorithm;
 use oauth2_core::ports::{Event, InitialAccessToken, StoredKey};
 use oauth2_core::{ErrorCode, OAuthError, UnixTime};
@@ -114,7 +115,7 @@ impl AdminOp for RotateKey {
         let info = KeyInfo::of(&key, now);
         svc.record(
             &admin,
-            "key.rotated",
+            EventKind::KeyRotated,
             &info.kid,
             json!({ "algorithm": info.algorithm.as_str(), "activate_at": info.activate_at }),
             now,
@@ -186,7 +187,7 @@ impl AdminOp for CreateRegistrationToken {
         .await?;
         svc.record(
             &admin,
-            "registration_token.created",
+            EventKind::RegistrationTokenCreated,
             &record.token_hash,
             json!({
                 "description": record.description,
@@ -212,7 +213,7 @@ impl AdminOp for DeleteRegistrationToken {
         }
         svc.record(
             &admin,
-            "registration_token.deleted",
+            EventKind::RegistrationTokenDeleted,
             &self.0,
             json!({}),
             now,
@@ -238,5 +239,22 @@ impl AdminOp for ListEvents {
     ) -> Result<Page<Event>, OAuthError> {
         let events = svc.store.list_events(self.after, self.limit).await?;
         Ok(Page::of(events, self.limit, |e| e.id.to_string()))
+    }
+}
+
+/// `GET /admin/api/events/recent?limit=`: this instance's memory ring, newest first.
+pub struct RecentEvents {
+    pub limit: usize,
+}
+
+impl AdminOp for RecentEvents {
+    type Output = Vec<oauth2_core::events::Event>;
+    async fn run(
+        self,
+        svc: Arc<Services>,
+        _: Admin,
+        _: UnixTime,
+    ) -> Result<Vec<oauth2_core::events::Event>, OAuthError> {
+        Ok(svc.events.recent(self.limit))
     }
 }

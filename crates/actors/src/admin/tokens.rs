@@ -7,6 +7,7 @@
 
 use super::{Admin, AdminOp, path_id};
 use crate::services::Services;
+use oauth2_core::events::EventKind;
 use oauth2_core::ports::{AccessTokenRecord, RefreshToken, TokenOwner};
 use oauth2_core::scope::Scope;
 use oauth2_core::{OAuthError, UnixTime};
@@ -141,7 +142,7 @@ impl AdminOp for RevokeToken {
                     let info = TokenInfo::from(token);
                     svc.record(
                         &admin,
-                        "token.revoked",
+                        EventKind::TokenRevoked,
                         &info.id,
                         json!({ "kind": info.kind.as_str(), "client_id": info.client_id, "user_id": info.user_id, "whole_family": true }),
                         now,
@@ -165,7 +166,7 @@ impl AdminOp for RevokeToken {
         let info = TokenInfo::from(&record);
         svc.record(
             &admin,
-            "token.revoked",
+            EventKind::TokenRevoked,
             &info.id,
             json!({ "kind": info.kind.as_str(), "client_id": info.client_id, "user_id": info.user_id }),
             now,

@@ -5,6 +5,7 @@
 use super::{Admin, AdminOp, Page, PageRequest, Revoked, parse_body, path_id, present};
 use crate::services::Services;
 use crate::users::{NewUser, UserError, create_user};
+use oauth2_core::events::EventKind;
 use oauth2_core::password::hash_password;
 use oauth2_core::ports::{TokenOwner, User};
 use oauth2_core::{ErrorCode, OAuthError, SystemRandom, UnixTime};
@@ -116,7 +117,7 @@ impl AdminOp for CreateUser {
         .map_err(user_error)?;
         svc.record(
             &admin,
-            "user.created",
+            EventKind::UserCreated,
             &user.id,
             json!({ "username": user.username, "admin": user.admin }),
             now,
@@ -198,7 +199,7 @@ impl AdminOp for UpdateUser {
         }
         svc.record(
             &admin,
-            "user.updated",
+            EventKind::UserUpdated,
             &user.id,
             serde_json::Value::Object(changed),
             now,
@@ -227,7 +228,7 @@ impl AdminOp for DisableUser {
         let ended = svc.store.delete_user_sessions(&user.id).await?;
         svc.record(
             &admin,
-            "user.disabled",
+            EventKind::UserDisabled,
             &user.id,
             json!({ "sessions_ended": ended }),
             now,
@@ -268,7 +269,7 @@ impl AdminOp for ResetPassword {
         let ended = svc.store.delete_user_sessions(&user.id).await?;
         svc.record(
             &admin,
-            "user.password_reset",
+            EventKind::UserPasswordReset,
             &user.id,
             json!({ "sessions_ended": ended }),
             now,
@@ -297,7 +298,7 @@ impl AdminOp for RevokeUserTokens {
         let sessions_ended = svc.store.delete_user_sessions(&user.id).await?;
         svc.record(
             &admin,
-            "user.tokens_revoked",
+            EventKind::UserTokensRevoked,
             &user.id,
             json!({ "revoked_families": families, "sessions_ended": sessions_ended }),
             now,

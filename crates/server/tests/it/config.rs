@@ -367,3 +367,72 @@ fn config_example_is_valid_toml_listing_every_setting_that_config_check_accepts(
     assert_eq!(v["ok"], true, "{v}");
     assert_eq!(v["issuer"], "http://127.0.0.1:8080");
 }
+
+#[test]
+fn an_event_filter_that_matches_no_type_is_rejected() {
+    assert_rejected(Bad {
+        env: &[("OAUTH2_EVENTS_AUDIT", "*,-token.isued")],
+        setting: &["OAUTH2_EVENTS_AUDIT"],
+        shows: &["token.isued"],
+        ..Bad::default()
+    });
+}
+
+#[test]
+fn a_webhook_without_a_long_enough_secret_is_rejected_without_showing_it() {
+    assert_rejected(Bad {
+        env: &[
+            ("OAUTH2_WEBHOOK_URL", "https://hooks.example/oauth2"),
+            ("OAUTH2_WEBHOOK_SECRET", "short-secret"),
+        ],
+        setting: &["OAUTH2_WEBHOOK_SECRET"],
+        hides: Some("short-secret"),
+        ..Bad::default()
+    });
+    assert_rejected(Bad {
+        env: &[("OAUTH2_WEBHOOK_URL", "https://hooks.example/oauth2")],
+        setting: &["OAUTH2_WEBHOOK_SECRET"],
+        ..Bad::default()
+    });
+}
+
+#[test]
+fn a_webhook_url_that_is_not_http_is_rejected() {
+    assert_rejected(Bad {
+        env: &[
+            ("OAUTH2_WEBHOOK_URL", "ftp://hooks.example/x"),
+            ("OAUTH2_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+        ],
+        setting: &["OAUTH2_WEBHOOK_URL"],
+        shows: &["ftp://hooks.example/x"],
+        ..Bad::default()
+    });
+}
+
+#[test]
+fn event_settings_are_read_from_the_environment() {
+    let vars = env(&[
+        ("OAUTH2_EVENTS", "-token.introspected"),
+        ("OAUTH2_EVENTS_AUDIT", "login.*"),
+        ("OAUTH2_EVENTS_RING_SIZE", "5"),
+        ("OAUTH2_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        (
+            "OAUTH2_WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+        ("OAUTH2_WEBHOOK_MAX_ATTEMPTS", "3"),
+    ]);
+    let c = Config::load_from(None, &vars).unwrap();
+    let e = &c.settings.events;
+    use oauth2_core::events::EventKind;
+    assert!(!e.events.allows(EventKind::TokenIntrospected));
+    assert!(e.events.allows(EventKind::TokenIssued));
+    assert!(e.audit.allows(EventKind::LoginFailed));
+    assert!(!e.audit.allows(EventKind::ClientCreated));
+    assert_eq!(e.ring_size, 5);
+    let hook = e.webhook.as_ref().unwrap();
+    assert_eq!(hook.max_attempts, 3);
+    assert_eq!(hook.url, "http://127.0.0.1:9/hook");
+    // Without OAUTH2_REDIS_URL there is no stream.
+    assert!(e.redis.is_none());
+}

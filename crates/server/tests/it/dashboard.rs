@@ -618,8 +618,21 @@ both!(
             .unwrap()
             .unwrap();
         assert!(alice.enabled);
+        // Nothing changed, so no change was recorded (signing in was, and is on the page).
         let events = open(&browser, "/admin/events").await;
-        assert!(events.body.contains("id=\"no-events\""), "{}", events.body);
+        assert!(events.body.contains("login.succeeded"), "{}", events.body);
+        for change in [
+            "client.updated",
+            "client.deleted",
+            "client.secret_rotated",
+            "client.tokens_revoked",
+            "user.updated",
+            "user.disabled",
+            "user.password_reset",
+            "key.rotated",
+        ] {
+            assert!(!events.body.contains(change), "{change}: {}", events.body);
+        }
     }
 );
 
@@ -675,5 +688,47 @@ both!(
         assert_eq!(keys.body.matches("<tr><td><code>").count(), before + 1);
         let events = open(&browser, "/admin/events").await;
         assert!(events.body.contains("key.rotated"));
+    }
+);
+
+both!(
+    the_events_page_shows_the_audit_log_and_this_instance_recent_events,
+    &[],
+    |app: TestApp| async move {
+        let (admin, browser) = admin_browser(&app).await;
+        // A failed sign-in by someone else, from this address.
+        user_with(&app, "mallory-target", "pw-target-123", false).await;
+        let other = Browser::new(&app);
+        assert_eq!(
+            other.login("mallory-target", "guess", "/").await.status,
+            401
+        );
+        app.services.events.flush().await;
+
+        let audit = open(&browser, "/admin/events").await;
+        assert!(audit.body.contains("login.failed"), "{}", audit.body);
+        assert!(
+            audit.body.contains("class=\"bad\">failure"),
+            "{}",
+            audit.body
+        );
+        assert!(audit.body.contains("127.0.0.1"), "{}", audit.body);
+        assert!(audit.body.contains("id=\"recent-link\""), "{}", audit.body);
+
+        let recent = open(&browser, "/admin/events?view=recent").await;
+        assert_page_headers(&recent, "recent events");
+        assert!(
+            recent.body.contains("Recent on this instance"),
+            "{}",
+            recent.body
+        );
+        assert!(recent.body.contains("login.failed"), "{}", recent.body);
+        // The admin's own sign-in is there too, naming the admin.
+        assert!(recent.body.contains("login.succeeded"), "{}", recent.body);
+        assert!(recent.body.contains(&admin.id), "{}", recent.body);
+        assert!(
+            !recent.body.contains("rel=\"next\""),
+            "the ring has no pages"
+        );
     }
 );

@@ -164,4 +164,30 @@ async fn a_full_flow_logs_no_secret_and_every_request_line_has_its_ids() {
             .any(|l| l.contains("req-abc-123") && l.contains(trace)),
         "the upstream request id and trace id are used"
     );
+    // The log sink: one line per event under its own target, naming the request that caused it.
+    app.services.events.flush().await;
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let events: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["target"] == "oauth2::event")
+        .collect();
+    let failed = events
+        .iter()
+        .find(|v| v["fields"]["event_type"] == "login.failed")
+        .unwrap_or_else(|| panic!("a login.failed event line among {events:?}"));
+    assert_eq!(failed["level"], "INFO");
+    assert_eq!(failed["fields"]["outcome"], "failure");
+    assert!(failed["fields"]["event_request_id"].is_string(), "{failed}");
+    for kind in [
+        "login.succeeded",
+        "authorization.granted",
+        "token.refresh_reuse_detected",
+        "token.revoked",
+    ] {
+        assert!(
+            events.iter().any(|v| v["fields"]["event_type"] == kind),
+            "{kind} is logged"
+        );
+    }
 }

@@ -37,6 +37,8 @@ mod config;
 mod dashboard;
 mod deploy;
 mod discovery;
+mod events;
+mod http_receiver;
 mod interop;
 mod introspection;
 mod keys;

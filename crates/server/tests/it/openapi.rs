@@ -1050,6 +1050,28 @@ async fn real_answers_fit_the_documented_schemas() {
         )
         .await,
     );
+    seen.push(
+        send(
+            &app,
+            "GET",
+            "/admin/api/events/recent",
+            &a("/events/recent?limit=3"),
+            tok,
+            None,
+        )
+        .await,
+    );
+    seen.push(
+        send(
+            &app,
+            "GET",
+            "/admin/api/events/recent",
+            &a("/events/recent?limit=x"),
+            tok,
+            None,
+        )
+        .await,
+    );
 
     let errors = check_seen(&doc, &seen);
     assert!(

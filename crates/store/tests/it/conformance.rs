@@ -17,7 +17,9 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 
 mod admin;
+mod events;
 pub use admin::*;
+pub use events::*;
 
 type Db = Arc<dyn Storage>;
 
@@ -87,6 +89,11 @@ macro_rules! conformance_suite {
             a_refresh_token_is_found_by_a_prefix_of_its_hash,
             token_families_are_those_with_a_live_refresh_or_access_token_of_the_owner,
             events_get_increasing_ids_and_are_listed_newest_first_page_by_page,
+            purging_events_deletes_only_older_ones,
+            outbox_items_are_claimed_once_until_their_lease_runs_out,
+            concurrent_claims_never_share_an_outbox_item,
+            a_failed_delivery_is_retried_later_or_given_up_on,
+            released_outbox_items_are_due_at_once,
             counts_are_the_clients_the_users_and_the_live_sessions,
         );
     };
@@ -113,7 +120,7 @@ fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
 // Migrations and health.
 
 pub async fn migrating_twice_applies_nothing_the_second_time(db: Db) {
-    assert_eq!(db.migrate().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(db.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
     db.ping().await.unwrap();
     assert!(matches!(db.backend(), "sqlite" | "postgres"));
@@ -135,7 +142,7 @@ pub async fn concurrent_migrations_apply_each_version_once(db: Db) {
         applied.extend(task.await.unwrap());
     }
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2, 3, 4]);
+    assert_eq!(applied, vec![1, 2, 3, 4, 5]);
 }
 
 // Clients.
@@ -1496,7 +1503,7 @@ pub const VERSION_1_CLIENT_ROW: &str = r#"INSERT INTO clients (client_id, secret
 pub async fn a_database_at_version_1_is_migrated_from_version_2_on_and_keeps_its_data(db: Db) {
     db.create_user(&user("u-1", "alice")).await.unwrap();
 
-    assert_eq!(db.migrate().await.unwrap(), vec![2, 3, 4]);
+    assert_eq!(db.migrate().await.unwrap(), vec![2, 3, 4, 5]);
     assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
 
     // The columns 0003 added hold their defaults.

@@ -23,7 +23,7 @@ async fn two_postgres_instances_migrating_one_database_at_once_apply_each_versio
     let mut applied = from_a.unwrap();
     applied.extend(from_b.unwrap());
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2, 3, 4]);
+    assert_eq!(applied, vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]

@@ -93,7 +93,7 @@ async fn both_sqlite_url_forms_open_the_same_file() {
 #[tokio::test]
 async fn an_in_memory_sqlite_database_lives_as_long_as_its_store() {
     let store = oauth2_store::open("sqlite::memory:", 8).await.unwrap();
-    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(store.migrate().await.unwrap(), vec![1, 2, 3, 4, 5]);
     store.create_client(&client("app")).await.unwrap();
 
     // Several operations at once share the one connection rather than fail.
@@ -123,7 +123,7 @@ async fn two_sqlite_instances_migrating_one_file_at_once_apply_each_version_once
     let mut applied = from_a.unwrap();
     applied.extend(from_b.unwrap());
     applied.sort_unstable();
-    assert_eq!(applied, vec![1, 2, 3, 4]);
+    assert_eq!(applied, vec![1, 2, 3, 4, 5]);
 }
 
 #[tokio::test]

@@ -105,6 +105,7 @@ pub fn is_undocumented(pattern: &str) -> bool {
         paths::admin_registration_tokens_create,
         paths::admin_registration_token_delete,
         paths::admin_events_list,
+        paths::admin_events_recent,
     ),
     modifiers(&SecuritySchemes),
     tags(

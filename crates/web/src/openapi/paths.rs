@@ -585,7 +585,7 @@ fn admin_registration_token_delete() {}
 
 /// The event log
 ///
-/// Every change made through the admin API or the CLI, newest first.
+/// The audit table (OAUTH2_EVENTS_AUDIT): events of every instance, newest first.
 #[utoipa::path(
     get,
     path = "/admin/api/events",
@@ -600,3 +600,19 @@ fn admin_registration_token_delete() {}
     )
 )]
 fn admin_events_list() {}
+
+/// This instance's most recent events (its memory ring, OAUTH2_EVENTS_RING), newest first.
+#[utoipa::path(
+    get,
+    path = "/admin/api/events/recent",
+    tag = "Admin: events",
+    params(RecentEventQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = LiveEventList),
+        (status = 400, description = "`invalid_request`: a bad `limit`", body = ErrorBody),
+        (status = 401, description = "`invalid_token`", body = ErrorBody),
+        (status = 403, description = "`insufficient_scope`", body = ErrorBody),
+    )
+)]
+fn admin_events_recent() {}

@@ -452,17 +452,60 @@ pub struct RegistrationTokenList {
     pub items: Vec<RegistrationToken>,
 }
 
-/// One recorded change.
+/// One event of the audit table.
 #[derive(Serialize, ToSchema)]
 pub struct Event {
+    /// Row number: increasing, what pages are cut by.
     pub id: i64,
+    /// The event's own id (as sent to webhooks and the Redis stream).
+    pub event_id: String,
     pub at: i64,
     #[schema(example = "client.created")]
     pub kind: String,
-    /// The admin user's or client's id, or `cli`.
+    /// Who did it: a user id, a client id, or `cli`; empty for an anonymous caller.
     pub actor: String,
     pub subject: String,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub address: Option<String>,
+    #[schema(example = "success")]
+    pub outcome: String,
+    pub request_id: Option<String>,
     pub detail: serde_json::Value,
+}
+
+/// An event as it is sent to webhooks and the Redis stream, and kept in the memory ring.
+#[derive(Serialize, ToSchema)]
+pub struct LiveEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    #[schema(example = "login.failed")]
+    pub kind: String,
+    /// Seconds since the Unix epoch.
+    pub time: i64,
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    pub user_id: Option<String>,
+    pub subject: Option<String>,
+    pub address: Option<String>,
+    #[schema(example = "failure")]
+    pub outcome: String,
+    pub request_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LiveEventList {
+    pub items: Vec<LiveEvent>,
+}
+
+/// `?limit=` of the memory ring.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecentEventQuery {
+    /// How many, 1 to 1000; default 100.
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
 }
 
 #[derive(Serialize, ToSchema)]

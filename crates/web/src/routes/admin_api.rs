@@ -16,7 +16,7 @@ use oauth2_actors::admin::clients::{
 };
 use oauth2_actors::admin::system::{
     CreateRegistrationToken, DeleteRegistrationToken, KeyInfo, ListEvents, ListKeys,
-    ListRegistrationTokens, RotateKey,
+    ListRegistrationTokens, RecentEvents, RotateKey,
 };
 use oauth2_actors::admin::tokens::{ListTokens, MAX_TOKENS_LISTED, RevokeToken, TokenInfo};
 use oauth2_actors::admin::users::{
@@ -81,7 +81,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/registration-tokens/{id}",
         web::delete().to(registration_token_delete),
     )
-    .route("/events", web::get().to(events_get));
+    .route("/events", web::get().to(events_get))
+    .route("/events/recent", web::get().to(recent_events_get));
 }
 
 /// The Bearer token of the request (RFC 6750 §2.1); without one, 401 `invalid_token`.
@@ -240,10 +241,16 @@ fn registration_token_json(t: &InitialAccessToken) -> Value {
 fn event_json(e: &Event) -> Value {
     json!({
         "id": e.id,
+        "event_id": e.event_id,
         "at": e.at,
         "kind": e.kind,
         "actor": e.actor,
         "subject": e.subject,
+        "client_id": e.client_id,
+        "user_id": e.user_id,
+        "address": e.address,
+        "outcome": e.outcome,
+        "request_id": e.request_id,
         "detail": e.detail,
     })
 }
@@ -535,4 +542,23 @@ pub async fn events_get(
     )
     .await?;
     Ok(HttpResponse::Ok().json(page_json(&events, event_json)))
+}
+
+/// This instance's most recent events (its memory ring), newest first: `limit` 1 to 1000,
+/// default 100.
+pub async fn recent_events_get(
+    req: HttpRequest,
+    actors: web::Data<Actors>,
+) -> Result<HttpResponse, HttpError> {
+    let q = query(&req)?;
+    let limit = match q.get("limit") {
+        None => 100,
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| OAuthError::invalid_request("limit must be 1 to 1000"))?,
+    };
+    let events = call(&actors, &req, RecentEvents { limit }).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": events })))
 }

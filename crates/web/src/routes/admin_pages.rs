@@ -21,7 +21,7 @@ use oauth2_actors::admin::clients::{
     CreateClient, DeleteClient, RevokeClientTokens, RotateClientSecret, ShowClient,
 };
 use oauth2_actors::admin::dashboard::{Authenticate, Both, Overview};
-use oauth2_actors::admin::system::{KeyInfo, ListEvents, ListKeys, RotateKey};
+use oauth2_actors::admin::system::{KeyInfo, ListEvents, ListKeys, RecentEvents, RotateKey};
 use oauth2_actors::admin::tokens::{ListTokens, RevokeToken, TokenInfo, TokenKind};
 use oauth2_actors::admin::users::{
     CreateUser, DisableUser, ResetPassword, RevokeUserTokens, ShowUser, UpdateUser,
@@ -319,11 +319,15 @@ pub struct KeysPage {
 }
 
 pub struct EventRow {
-    pub id: i64,
+    pub id: String,
     pub at: String,
     pub kind: String,
+    pub failed: bool,
     pub actor: String,
     pub subject: String,
+    pub client: String,
+    pub user: String,
+    pub address: String,
     pub detail: String,
 }
 
@@ -331,6 +335,8 @@ pub struct EventRow {
 #[template(path = "admin_events.html")]
 pub struct EventsPage {
     pub chrome: Chrome,
+    /// This instance's memory ring rather than the audit table.
+    pub recent: bool,
     pub events: Vec<EventRow>,
     pub first_page: Option<String>,
     pub next_page: Option<String>,
@@ -470,11 +476,32 @@ fn key_row(k: &KeyInfo) -> KeyRow {
 
 fn event_row(e: &Event) -> EventRow {
     EventRow {
-        id: e.id,
+        id: e.id.to_string(),
         at: format_utc(e.at),
         kind: e.kind.clone(),
+        failed: e.outcome == "failure",
         actor: e.actor.clone(),
         subject: e.subject.clone(),
+        client: e.client_id.clone().unwrap_or_default(),
+        user: e.user_id.clone().unwrap_or_default(),
+        address: e.address.clone().unwrap_or_default(),
+        detail: e.detail.to_string(),
+    }
+}
+
+fn live_event_row(e: &oauth2_core::events::Event) -> EventRow {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    EventRow {
+        // The first 8 hex digits name it well enough on one instance's page.
+        id: e.id.chars().take(8).collect(),
+        at: format_utc(e.time),
+        kind: e.kind.as_str().to_owned(),
+        failed: e.outcome == oauth2_core::events::Outcome::Failure,
+        actor: text(&e.actor),
+        subject: text(&e.subject),
+        client: text(&e.client_id),
+        user: text(&e.user_id),
+        address: text(&e.address),
         detail: e.detail.to_string(),
     }
 }
@@ -1416,6 +1443,22 @@ pub async fn events_get(
 ) -> HttpResponse {
     let dash = Dash::for_page(&req, &actors, &svc);
     let query = dash.query();
+    if query.get("view") == Some("recent") {
+        let (user, events) = match dash.run(RecentEvents { limit: 200 }).await {
+            Ok(done) => done,
+            Err(res) => return res,
+        };
+        let (chrome, cookie) = dash.chrome(&user, "events", None);
+        let html = EventsPage {
+            chrome,
+            recent: true,
+            events: events.iter().map(live_event_row).collect(),
+            first_page: None,
+            next_page: None,
+        }
+        .render();
+        return dash.render(StatusCode::OK, html, cookie);
+    }
     let request = match PageRequest::from_query(&query) {
         Ok(r) => r,
         Err(e) => return message(StatusCode::BAD_REQUEST, "Bad request", &e.description, None),
@@ -1445,6 +1488,7 @@ pub async fn events_get(
     let (chrome, cookie) = dash.chrome(&user, "events", None);
     let html = EventsPage {
         chrome,
+        recent: false,
         events: events.items.iter().map(event_row).collect(),
         first_page: after
             .is_some()

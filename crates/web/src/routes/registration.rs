@@ -6,7 +6,7 @@ use crate::extract::authorization;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use oauth2_actors::messages::{
-    DeleteRegistration, ReadRegistration, RegisterClient, UpdateRegistration,
+    DeleteRegistration, ReadRegistration, RegisterClient, SendTraced, UpdateRegistration,
 };
 use oauth2_actors::registration::ClientInformation;
 use oauth2_actors::{Actors, Services};
@@ -54,7 +54,7 @@ pub async fn register_post(
     let body = json_body(&req, payload).await?;
     let info = actors
         .client
-        .send(RegisterClient {
+        .traced(RegisterClient {
             authorization,
             body,
         })
@@ -72,7 +72,7 @@ pub async fn registration_get(
     let authorization = authorization(&req)?;
     let info = actors
         .client
-        .send(ReadRegistration {
+        .traced(ReadRegistration {
             client_id: path.into_inner(),
             authorization,
         })
@@ -92,7 +92,7 @@ pub async fn registration_put(
     let body = json_body(&req, payload).await?;
     let info = actors
         .client
-        .send(UpdateRegistration {
+        .traced(UpdateRegistration {
             client_id: path.into_inner(),
             authorization,
             body,
@@ -110,7 +110,7 @@ pub async fn registration_delete(
     let authorization = authorization(&req)?;
     actors
         .client
-        .send(DeleteRegistration {
+        .traced(DeleteRegistration {
             client_id: path.into_inner(),
             authorization,
         })

@@ -3,8 +3,7 @@
 
 use super::{Db, migrated};
 use crate::fixtures::{NOW, access, client, refresh, session, user};
-use oauth2_core::ports::{AccessTokenRecord, NewEvent, RefreshToken, TokenOwner};
-use serde_json::json;
+use oauth2_core::ports::{AccessTokenRecord, RefreshToken, TokenOwner};
 
 fn ids_of_clients(clients: &[oauth2_core::client::Client]) -> Vec<&str> {
     clients.iter().map(|c| c.client_id.as_str()).collect()
@@ -323,43 +322,6 @@ pub async fn token_families_are_those_with_a_live_refresh_or_access_token_of_the
     assert_eq!(of_alice, ["fam-access", "fam-other", "fam-refresh"]);
     assert_eq!(of_app, ["fam-access", "fam-bob", "fam-refresh"]);
     assert_eq!(of_alice_at_app, ["fam-access", "fam-refresh"]);
-}
-
-pub async fn events_get_increasing_ids_and_are_listed_newest_first_page_by_page(db: Db) {
-    migrated(&db).await;
-    let event = |n: i64| NewEvent {
-        at: NOW + n,
-        kind: format!("client.created.{n}"),
-        actor: "admin-1".to_owned(),
-        subject: format!("c-{n}"),
-        detail: json!({ "n": n, "name": "Zoë \"quoted\"", "list": [1, null, true] }),
-    };
-    let mut ids = Vec::new();
-    for n in 0..5 {
-        ids.push(db.append_event(&event(n)).await.unwrap());
-    }
-
-    let first = db.list_events(None, 2).await.unwrap();
-    let second = db.list_events(first.last().map(|e| e.id), 2).await.unwrap();
-    let last = db
-        .list_events(second.last().map(|e| e.id), 10)
-        .await
-        .unwrap();
-
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
-    let kinds = |es: &[oauth2_core::ports::Event]| -> Vec<String> {
-        es.iter().map(|e| e.kind.clone()).collect()
-    };
-    assert_eq!(kinds(&first), ["client.created.4", "client.created.3"]);
-    assert_eq!(kinds(&second), ["client.created.2", "client.created.1"]);
-    assert_eq!(kinds(&last), ["client.created.0"]);
-    let oldest = &last[0];
-    assert_eq!(oldest.id, ids[0]);
-    assert_eq!(
-        (oldest.at, oldest.actor.as_str(), oldest.subject.as_str()),
-        (NOW, "admin-1", "c-0")
-    );
-    assert_eq!(oldest.detail, event(0).detail);
 }
 
 /// The dashboard's overview: clients, users, and the sessions live at `now` by the rules the
