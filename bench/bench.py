@@ -215,7 +215,9 @@ def pg_cmd(tool, *args):
 def server_env(db_url, alg=None, extra=None):
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("OAUTH2_")
-           or k in ("OAUTH2_SERVER_WORKERS", "OAUTH2_DATABASE_MAX_CONNECTIONS")}
+           or k in ("OAUTH2_SERVER_WORKERS", "OAUTH2_DATABASE_MAX_CONNECTIONS")
+           # Event sinks, to measure what turning them on costs (e.g. OAUTH2_EVENTS_AUDIT='*').
+           or k.startswith(("OAUTH2_EVENTS", "OAUTH2_WEBHOOK_", "OAUTH2_REDIS_URL"))}
     env.update(OAUTH2_DATABASE_URL=db_url, OAUTH2_LOG_LEVEL="warn", **CHEAP_ARGON2)
     if alg:
         env["OAUTH2_JWT_ALGORITHM"] = alg

@@ -902,3 +902,79 @@ mod redis_stream {
         }
     }
 }
+
+/// SIGTERM with events still on their way to a sink: the server writes them before it exits.
+/// The test holds SQLite's write lock, so the dispatcher's insert of the event is stuck when the
+/// signal comes; a server that exited without draining its queue would lose the event.
+#[actix_web::test]
+async fn sigterm_writes_the_queued_events_before_the_process_ends() {
+    use sqlx::Connection;
+    let dir = scratch_dir();
+    let db = temp_path("db");
+    let port = free_port();
+    let url = format!("sqlite:{}", db.display());
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    env.insert("OAUTH2_DATABASE_URL".into(), url.clone());
+    env.insert("OAUTH2_SERVER_PORT".into(), port.to_string());
+    env.insert("OAUTH2_LOG_LEVEL".into(), "warn".into());
+    env.insert("OAUTH2_CLEANUP_INTERVAL".into(), "0".into());
+    let created = run(&dir, &env, &["client", "create", "--name", "svc"], None);
+    let client_id = created.json()["client_id"].as_str().unwrap().to_owned();
+
+    let mut server = start(&dir, &env, port);
+    let mut lock = sqlx::sqlite::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+
+    // A refused token request (a wrong secret): answered without writing, its event queued.
+    let body = "grant_type=client_credentials";
+    let answer = http(
+        port,
+        &format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Authorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            basic(&client_id, "not-the-secret"),
+            body.len()
+        ),
+    )
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // Give the dispatcher time to take the event and block on the lock.
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+
+    let pid = server.0.id().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
+    // Still there: it is waiting to write the event.
+    assert!(
+        server.0.try_wait().unwrap().is_none(),
+        "exited before writing"
+    );
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = server.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop");
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let kinds: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT kind, client_id FROM events ORDER BY id")
+            .fetch_all(&mut lock)
+            .await
+            .unwrap();
+    assert!(
+        kinds.contains(&("token.refused".to_owned(), Some(client_id.clone()))),
+        "{kinds:?}"
+    );
+}
