@@ -258,13 +258,23 @@ pub fn change(
     subject: &str,
     detail: serde_json::Value,
 ) -> crate::events::EventDraft {
-    let draft = crate::events::EventDraft::new(kind)
+    // A change to something else of a client's or user's (a token) names them from the detail.
+    let named = |key: &str| detail[key].as_str().map(str::to_owned);
+    let (client, user) = (named("client_id"), named("user_id"));
+    let mut draft = crate::events::EventDraft::new(kind)
         .actor(actor)
         .subject(subject)
         .detail(detail);
     match kind.as_str().split_once('.').map(|(area, _)| area) {
-        Some("client") => draft.client(subject),
-        Some("user") => draft.user(subject),
-        _ => draft,
+        Some("client") => draft = draft.client(subject),
+        Some("user") => draft = draft.user(subject),
+        _ => {}
     }
+    if let Some(c) = client {
+        draft = draft.client(c);
+    }
+    if let Some(u) = user {
+        draft = draft.user(u);
+    }
+    draft
 }

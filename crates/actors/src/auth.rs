@@ -228,15 +228,20 @@ impl Services {
     }
 
     pub async fn sign_out(&self, session_id: &str) -> Result<(), OAuthError> {
-        // Whose session it was, for the event: one read, only when the event is wanted.
+        let hash = hash_secret(session_id);
+        // Whose session it was, for the event: one read, only when the event is wanted, and
+        // never a reason for the sign-out to fail.
         let user = if self.events.wants(EventKind::SessionEnded) {
-            self.signed_in(session_id, crate::now())
-                .await?
-                .map(|s| s.user.id)
+            self.store
+                .get_session(&hash)
+                .await
+                .ok()
+                .flatten()
+                .map(|s| s.user_id)
         } else {
             None
         };
-        self.store.delete_session(&hash_secret(session_id)).await?;
+        self.store.delete_session(&hash).await?;
         if let Some(u) = user {
             self.emit(
                 EventDraft::new(EventKind::SessionEnded)

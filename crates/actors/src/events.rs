@@ -26,12 +26,13 @@ pub struct RequestInfo {
 }
 
 tokio::task_local! {
-    pub static REQUEST: RequestInfo;
+    /// Shared, not copied: it is handed on with every actor message of the request.
+    pub static REQUEST: Arc<RequestInfo>;
 }
 
 /// The request being served, if any.
-pub fn current_request() -> Option<RequestInfo> {
-    REQUEST.try_with(Clone::clone).ok()
+pub fn current_request() -> Option<Arc<RequestInfo>> {
+    REQUEST.try_with(Arc::clone).ok()
 }
 
 /// Which events go where.
@@ -73,6 +74,10 @@ pub struct RedisSettings {
 
 /// Events that happen all the time: no sink takes them unless asked to.
 pub const DEFAULT_SINK_FILTER: &str = "*,-token.issued,-token.introspected";
+
+/// The webhook, whose every event costs an outbox row and a POST, also leaves out refused token
+/// requests by default: a flood of bad credentials must not become a flood of deliveries.
+pub const DEFAULT_WEBHOOK_FILTER: &str = "*,-token.issued,-token.introspected,-token.refused";
 
 impl Default for EventSettings {
     fn default() -> Self {
@@ -232,7 +237,18 @@ impl EventBus {
     /// Emits an event and waits until the sinks have it: for changes an operator expects to
     /// see in the audit log as soon as the call returns (admin actions, the CLI).
     pub async fn record(&self, draft: EventDraft) {
-        self.emit(draft);
+        if !self.wants(draft.kind) {
+            return;
+        }
+        let event = self.finish(draft);
+        metrics::counter!("oauth2_events_total", "type" => event.kind.as_str()).increment(1);
+        if self.running.load(Ordering::Acquire) {
+            // Waits for room rather than dropping: a flood of refused requests must not push an
+            // admin's change out of the audit log.
+            let _ = self.tx.send(Msg::Event(Box::new(event))).await;
+        } else if self.tx.try_send(Msg::Event(Box::new(event))).is_err() {
+            metrics::counter!("oauth2_events_dropped_total", "reason" => "queue_full").increment(1);
+        }
         self.flush().await;
     }
 
@@ -258,18 +274,21 @@ impl EventBus {
         let mut id = [0u8; 16];
         // A failed RNG makes the id less unique, which must not fail what caused the event.
         let _ = self.rng.fill(&mut id);
-        let request = current_request().unwrap_or_default();
+        let request = current_request();
+        let request = request.as_deref();
         Event {
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: hex(&id),
             kind: d.kind,
             time: crate::now(),
             actor: d.actor,
             client_id: d.client_id,
             user_id: d.user_id,
             subject: d.subject,
-            address: d.address.or(request.address),
+            address: d
+                .address
+                .or_else(|| request.and_then(|r| r.address.clone())),
             outcome: d.kind.outcome(),
-            request_id: request.request_id,
+            request_id: request.and_then(|r| r.request_id.clone()),
             detail: d.detail,
         }
     }
@@ -298,6 +317,16 @@ impl EventBus {
             stop,
         }
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// The running dispatcher and deliverer.
@@ -459,18 +488,28 @@ fn log_event(e: &Event) {
 struct RedisSink {
     cfg: RedisSettings,
     conn: Option<redis::aio::MultiplexedConnection>,
+    /// After a failure Redis is left alone for a while, so an outage costs the other sinks (which
+    /// share the dispatcher) one timeout, not one per batch.
+    resting_until: Option<Instant>,
 }
+
+/// How long the Redis sink rests after a failed write.
+const REDIS_REST: Duration = Duration::from_secs(30);
 
 impl RedisSink {
     fn new(cfg: RedisSettings) -> RedisSink {
-        RedisSink { cfg, conn: None }
+        RedisSink {
+            cfg,
+            conn: None,
+            resting_until: None,
+        }
     }
 
     async fn connect(&mut self) -> redis::RedisResult<&mut redis::aio::MultiplexedConnection> {
         if self.conn.is_none() {
             let client = redis::Client::open(self.cfg.url.0.as_str())?;
             let conn = tokio::time::timeout(
-                Duration::from_secs(5),
+                Duration::from_secs(2),
                 client.get_multiplexed_async_connection(),
             )
             .await
@@ -485,6 +524,11 @@ impl RedisSink {
     }
 
     async fn publish(&mut self, events: &[&Event]) {
+        if self.resting_until.is_some_and(|t| Instant::now() < t) {
+            metrics::counter!("oauth2_events_dropped_total", "reason" => "sink_error")
+                .increment(events.len() as u64);
+            return;
+        }
         let started = Instant::now();
         let mut pipe = redis::pipe();
         for e in events {
@@ -520,11 +564,12 @@ impl RedisSink {
                     .record(started.elapsed().as_secs_f64());
             }
             Err(e) => {
+                self.resting_until = Some(Instant::now() + REDIS_REST);
                 metrics::counter!("oauth2_event_sink_writes_total", "sink" => "redis", "result" => "error")
                     .increment(1);
                 metrics::counter!("oauth2_events_dropped_total", "reason" => "sink_error")
                     .increment(events.len() as u64);
-                tracing::error!(count = events.len(), error = %e, "events lost: the Redis stream could not be written");
+                tracing::error!(count = events.len(), error = %e, "events lost: the Redis stream could not be written; trying again in 30 s");
             }
         }
     }
@@ -557,13 +602,13 @@ async fn deliver_webhooks(
     let hook = Arc::new(hook);
     // A claim outlives the longest attempt, so it is never taken over while being delivered.
     let lease = hook.timeout.as_secs() as i64 + 5;
-    let mut counted_at = Instant::now() - Duration::from_secs(60);
+    let mut counted_at: Option<Instant> = None;
     loop {
         if *stopped.borrow() {
             break;
         }
-        if counted_at.elapsed() >= Duration::from_secs(10) {
-            counted_at = Instant::now();
+        if counted_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            counted_at = Some(Instant::now());
             if let Ok(c) = store.outbox_counts().await {
                 metrics::gauge!("oauth2_webhook_outbox_pending").set(c.pending as f64);
                 metrics::gauge!("oauth2_webhook_outbox_failed").set(c.failed as f64);
@@ -581,7 +626,8 @@ async fn deliver_webhooks(
             tokio::select! {
                 _ = bus.outbox_filled.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stopped.changed() => {}
+                // A change is the stop; an error means the sender is gone: stop too.
+                changed = stopped.changed() => if changed.is_err() { break },
             }
             continue;
         }

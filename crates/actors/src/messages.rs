@@ -93,6 +93,34 @@ pub struct Revoke {
     pub authorization: Option<Vec<u8>>,
 }
 
+/// The client a request names (authenticated or not), for the event of a refusal.
+fn claimed_client(form: &Form, authorization: Option<&[u8]>) -> Option<String> {
+    oauth2_core::client_auth::extract(authorization, form)
+        .ok()
+        .map(|c| c.client_id().to_owned())
+        .filter(|c| c.len() <= 255)
+}
+
+/// A refused introspection or revocation (client authentication failed, a bad request) is a
+/// `token.refused` event naming the endpoint.
+fn refused<T>(
+    svc: &Services,
+    endpoint: &'static str,
+    result: &Result<T, OAuthError>,
+    claimed: Option<String>,
+) {
+    if let Err(e) = result
+        && svc.events.wants(EventKind::TokenRefused)
+    {
+        let mut draft = EventDraft::new(EventKind::TokenRefused)
+            .detail(serde_json::json!({ "endpoint": endpoint, "error": e.code.as_str() }));
+        if let Some(c) = claimed {
+            draft = draft.actor(c.as_str()).client(c);
+        }
+        svc.emit(draft);
+    }
+}
+
 impl Handler<IssueToken> for TokenActor {
     type Result = ResponseFuture<Result<TokenResponse, OAuthError>>;
     fn handle(&mut self, msg: IssueToken, _: &mut Context<Self>) -> Self::Result {
@@ -118,8 +146,10 @@ impl Handler<Introspect> for TokenActor {
             .then(|| oauth2_core::client_auth::extract(msg.authorization.as_deref(), &msg.form))
             .and_then(Result::ok)
             .map(|c| c.client_id().to_owned());
+        let claimed = claimed_client(&msg.form, msg.authorization.as_deref());
         Box::pin(async move {
             let result = svc.introspect(msg.form, msg.authorization).await;
+            refused(&svc, "introspect", &result, claimed);
             if let (Ok(i), Some(caller)) = (&result, caller) {
                 svc.emit(
                     EventDraft::new(EventKind::TokenIntrospected)
@@ -140,7 +170,12 @@ impl Handler<Revoke> for TokenActor {
     type Result = ResponseFuture<Result<(), OAuthError>>;
     fn handle(&mut self, msg: Revoke, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        Box::pin(async move { svc.revoke(msg.form, msg.authorization).await })
+        let claimed = claimed_client(&msg.form, msg.authorization.as_deref());
+        Box::pin(async move {
+            let result = svc.revoke(msg.form, msg.authorization).await;
+            refused(&svc, "revoke", &result, claimed);
+            result
+        })
     }
 }
 
@@ -544,14 +579,14 @@ impl Handler<RevokeApplication> for AuthActor {
 pub struct Traced<M>(
     pub M,
     pub tracing::Span,
-    pub Option<crate::events::RequestInfo>,
+    pub Option<Arc<crate::events::RequestInfo>>,
 );
 
 /// Runs an actor's future inside the caller's span and request.
 fn in_request<F: std::future::Future + 'static>(
     fut: F,
     span: tracing::Span,
-    request: Option<crate::events::RequestInfo>,
+    request: Option<Arc<crate::events::RequestInfo>>,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = F::Output>>> {
     use tracing::Instrument;
     match request {

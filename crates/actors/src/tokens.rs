@@ -62,6 +62,7 @@ impl Services {
                     .map(|c| c.client_id().to_owned())
                     .filter(|c| c.len() <= 255);
                 let mut draft = EventDraft::new(EventKind::TokenRefused).detail(json!({
+                    "endpoint": "token",
                     "grant_type": grant_type.filter(|g| g.len() <= 64),
                     "error": e.code.as_str(),
                 }));

@@ -254,7 +254,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "webhook.events",
         env: "OAUTH2_WEBHOOK_EVENTS",
-        default: Some(oauth2_actors::events::DEFAULT_SINK_FILTER),
+        default: Some(oauth2_actors::events::DEFAULT_WEBHOOK_FILTER),
         doc: "Event types sent to the webhook; same syntax as OAUTH2_EVENTS.",
     },
     Setting {

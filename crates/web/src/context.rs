@@ -129,10 +129,10 @@ pub async fn request_context(
         .and_then(|svc| {
             crate::extract::client_address(req.request(), &svc.settings.trusted_proxies)
         });
-    let info = oauth2_actors::events::RequestInfo {
+    let info = std::sync::Arc::new(oauth2_actors::events::RequestInfo {
         request_id: Some(id.clone()),
         address,
-    };
+    });
     let mut res = oauth2_actors::events::REQUEST
         .scope(info, next.call(req).instrument(span.clone()))
         .await?;

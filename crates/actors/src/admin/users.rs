@@ -187,6 +187,7 @@ impl AdminOp for UpdateUser {
             user.admin = a;
             changed.insert("admin".into(), json!(a));
         }
+        let was_enabled = user.enabled;
         if let Some(enabled) = patch.enabled {
             user.enabled = enabled;
             changed.insert("enabled".into(), json!(enabled));
@@ -205,6 +206,15 @@ impl AdminOp for UpdateUser {
             now,
         )
         .await?;
+        // Enabling and disabling are events of their own too, whichever way they were made.
+        if user.enabled != was_enabled {
+            let kind = if user.enabled {
+                EventKind::UserEnabled
+            } else {
+                EventKind::UserDisabled
+            };
+            svc.record(&admin, kind, &user.id, json!({}), now).await?;
+        }
         Ok(user)
     }
 }

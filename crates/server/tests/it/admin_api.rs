@@ -871,14 +871,20 @@ both!(
             303
         );
         let kinds: Vec<Value> = admin
-            .last_events(3)
+            .last_events(4)
             .await
             .iter()
             .map(|e| e["kind"].clone())
             .collect();
+        // Enabling through PATCH is a user.updated and a user.enabled.
         assert_eq!(
             kinds,
-            ["user.updated", "user.disabled", "user.password_reset"]
+            [
+                "user.enabled",
+                "user.updated",
+                "user.disabled",
+                "user.password_reset"
+            ]
         );
     }
 );

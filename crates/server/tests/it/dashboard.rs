@@ -563,6 +563,7 @@ both!(
         for kind in [
             "user.created",
             "user.disabled",
+            "user.enabled",
             "user.updated",
             "user.password_reset",
             "user.tokens_revoked",

@@ -208,11 +208,23 @@ both!(
             )
             .await;
         assert_eq!(bad.status(), 401);
+        let guessing = oauth2_testkit::TestClient {
+            id: client.id.clone(),
+            secret: Some("guess".into()),
+        };
+        let (status, _) = app.introspect(&guessing, &token).await;
+        assert_eq!(status, 401);
         let events = audit(&app).await;
-        assert_eq!(kinds(&events), ["token.revoked", "token.refused"]);
-        assert_eq!(events[0].detail["error"], "invalid_client");
+        assert_eq!(
+            kinds(&events),
+            ["token.revoked", "token.refused", "token.refused"]
+        );
+        assert_eq!(events[1].detail["endpoint"], "token");
+        assert_eq!(events[1].detail["error"], "invalid_client");
+        assert_eq!(events[1].client_id.as_deref(), Some(client.id.as_str()));
+        assert_eq!(events[0].detail["endpoint"], "introspect");
         assert_eq!(events[0].client_id.as_deref(), Some(client.id.as_str()));
-        assert!(app.services.events.recent(10).len() == 2);
+        assert_eq!(app.services.events.recent(10).len(), 3);
     }
 );
 
