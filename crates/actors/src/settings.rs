@@ -75,6 +75,8 @@ pub struct Settings {
     pub login_failure_window: i64,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpRange>,
+    /// Housekeeping deletes at most this many rows per statement.
+    pub cleanup_batch_size: u32,
 }
 
 /// An IP address range (`10.0.0.0/8`, `::1`), parsed without a crate for it.
@@ -149,6 +151,7 @@ impl Settings {
             login_max_failures_per_address: 50,
             login_failure_window: 15 * 60,
             trusted_proxies: Vec::new(),
+            cleanup_batch_size: 1000,
         }
     }
 }

@@ -184,6 +184,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Seconds between deletions of expired codes, tokens and sessions (0 turns the job off; `oauth2-server cleanup` runs it once).",
     },
     Setting {
+        key: "cleanup.batch_size",
+        env: "OAUTH2_CLEANUP_BATCH_SIZE",
+        default: Some("1000"),
+        doc: "Housekeeping deletes at most this many rows per statement, repeating until none are left, so a large backlog never holds one long lock.",
+    },
+    Setting {
         key: "metrics.addr",
         env: "OAUTH2_METRICS_ADDR",
         default: None,
@@ -591,6 +597,12 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         7 * 24 * 3600,
         "expected seconds from 0 (off) to 604800",
     )? as u64;
+    let cleanup_batch_size = v.int(
+        "cleanup.batch_size",
+        1,
+        1_000_000,
+        "expected a number of rows from 1 to 1000000",
+    )? as u32;
     let metrics_addr = v.string("metrics.addr");
     if let Some(a) = &metrics_addr
         && a.parse::<std::net::SocketAddr>().is_err()
@@ -650,6 +662,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         login_max_failures_per_address,
         login_failure_window,
         trusted_proxies,
+        cleanup_batch_size,
     };
     Ok(Config {
         host,

@@ -429,9 +429,12 @@ impl AuthorizationCodeStore for PgStore {
         })
     }
 
-    async fn purge_expired_codes(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+    async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM authorization_codes WHERE ctid = ANY(ARRAY(SELECT ctid FROM authorization_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        )
             .bind(now)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -524,20 +527,32 @@ impl AccessTokenStore for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(db_err)?;
-        let denied = sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let records = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(denied.rows_affected() + records.rows_affected())
+    async fn purge_expired_access_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        // Two independent statements: an expired entry is dead whichever goes first, so no
+        // transaction has to hold both tables.
+        let denied = sqlx::query(
+            "DELETE FROM revoked_access_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        let left = u64::from(limit).saturating_sub(denied);
+        if left == 0 {
+            return Ok(denied);
+        }
+        let records = sqlx::query(
+            "DELETE FROM access_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        )
+        .bind(now)
+        .bind(left as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(denied + records)
     }
 
     async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
@@ -664,9 +679,12 @@ impl RefreshTokenStore for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+    async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        )
             .bind(now)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -856,9 +874,12 @@ impl SigningKeyStore for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE retire_at < $1")
+    async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM signing_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM signing_keys WHERE retire_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        )
             .bind(now)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -928,10 +949,18 @@ impl SessionStore for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_sessions(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+    async fn purge_sessions(
+        &self,
+        idle_before: UnixTime,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED))",
+        )
             .bind(now)
             .bind(idle_before)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -974,9 +1003,12 @@ impl LoginThrottleStore for PgStore {
         Ok(())
     }
 
-    async fn purge_login_failures(&self, before: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+    async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM login_failures WHERE ctid = ANY(ARRAY(SELECT ctid FROM login_failures WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+        )
             .bind(before)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;

@@ -434,9 +434,12 @@ impl AuthorizationCodeStore for SqliteStore {
         })
     }
 
-    async fn purge_expired_codes(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+    async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
+        )
             .bind(now)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -537,24 +540,32 @@ impl AccessTokenStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        let denied = sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let records = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(denied.rows_affected() + records.rows_affected())
+    async fn purge_expired_access_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        // Two independent statements: an expired entry is dead whichever goes first, so no
+        // transaction has to hold both tables.
+        let denied = sqlx::query(
+            "DELETE FROM revoked_access_tokens WHERE rowid IN (SELECT rowid FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        let left = u64::from(limit).saturating_sub(denied);
+        if left == 0 {
+            return Ok(denied);
+        }
+        let records = sqlx::query(
+            "DELETE FROM access_tokens WHERE rowid IN (SELECT rowid FROM access_tokens WHERE expires_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(left as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(denied + records)
     }
 
     async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
@@ -685,9 +696,12 @@ impl RefreshTokenStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+    async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE rowid IN (SELECT rowid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+        )
             .bind(now)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -877,9 +891,12 @@ impl SigningKeyStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE retire_at < $1")
+    async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys WHERE retire_at < $1 LIMIT $2)",
+        )
             .bind(now)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -949,10 +966,18 @@ impl SessionStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_sessions(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
+    async fn purge_sessions(
+        &self,
+        idle_before: UnixTime,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2 LIMIT $3)",
+        )
             .bind(now)
             .bind(idle_before)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
@@ -995,9 +1020,12 @@ impl LoginThrottleStore for SqliteStore {
         Ok(())
     }
 
-    async fn purge_login_failures(&self, before: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+    async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures WHERE at < $1 LIMIT $2)",
+        )
             .bind(before)
+            .bind(i64::from(limit))
             .execute(&self.pool)
             .await
             .map_err(db_err)?;

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 
 mod admin;
+mod housekeeping;
 pub use admin::*;
+pub use housekeeping::*;
 
 type Db = Arc<dyn Storage>;
 
@@ -88,6 +90,9 @@ macro_rules! conformance_suite {
             token_families_are_those_with_a_live_refresh_or_access_token_of_the_owner,
             events_get_increasing_ids_and_are_listed_newest_first_page_by_page,
             counts_are_the_clients_the_users_and_the_live_sessions,
+            every_purge_deletes_at_most_its_limit_per_call_and_keeps_live_rows,
+            access_token_purges_count_deny_list_entries_and_records_against_one_limit,
+            concurrent_batched_purges_delete_each_expired_row_once_and_no_live_one,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -498,8 +503,8 @@ pub async fn purging_codes_deletes_only_expired_ones_used_or_not(db: Db) {
     }
     db.redeem_code("old-used", NOW - 2).await.unwrap();
 
-    assert_eq!(db.purge_expired_codes(NOW).await.unwrap(), 2);
-    assert_eq!(db.purge_expired_codes(NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_expired_codes(NOW, 1000).await.unwrap(), 2);
+    assert_eq!(db.purge_expired_codes(NOW, 1000).await.unwrap(), 0);
 
     for gone in ["old", "old-used"] {
         assert_eq!(
@@ -610,8 +615,8 @@ pub async fn purging_access_tokens_deletes_only_expired_entries(db: Db) {
     }
 
     // One expired record and one expired deny-list entry; "expired" is strictly before now.
-    assert_eq!(db.purge_expired_access_tokens(NOW).await.unwrap(), 2);
-    assert_eq!(db.purge_expired_access_tokens(NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_expired_access_tokens(NOW, 1000).await.unwrap(), 2);
+    assert_eq!(db.purge_expired_access_tokens(NOW, 1000).await.unwrap(), 0);
 
     assert!(!db.is_access_token_revoked("deny-old").await.unwrap());
     assert!(db.is_access_token_revoked("deny-edge").await.unwrap());
@@ -873,7 +878,7 @@ pub async fn purging_refresh_tokens_deletes_only_expired_ones(db: Db) {
         db.insert_refresh_token(&token).await.unwrap();
     }
 
-    assert_eq!(db.purge_expired_refresh_tokens(NOW).await.unwrap(), 1);
+    assert_eq!(db.purge_expired_refresh_tokens(NOW, 1000).await.unwrap(), 1);
 
     assert_eq!(db.get_refresh_token("old").await.unwrap(), None);
     assert!(db.get_refresh_token("edge").await.unwrap().is_some());
@@ -1022,7 +1027,7 @@ pub async fn purging_retired_keys_deletes_only_keys_retired_before_now(db: Db) {
         db.insert_key(&k).await.unwrap();
     }
 
-    assert_eq!(db.purge_retired_keys(NOW).await.unwrap(), 1);
+    assert_eq!(db.purge_retired_keys(NOW, 1000).await.unwrap(), 1);
 
     let kids: Vec<String> = db
         .list_keys()
@@ -1168,8 +1173,8 @@ pub async fn purging_sessions_removes_idle_and_ended_ones_and_keeps_live_ones(db
         db.create_session(&s).await.unwrap();
     }
 
-    assert_eq!(db.purge_sessions(idle_before, NOW).await.unwrap(), 4);
-    assert_eq!(db.purge_sessions(idle_before, NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_sessions(idle_before, NOW, 1000).await.unwrap(), 4);
+    assert_eq!(db.purge_sessions(idle_before, NOW, 1000).await.unwrap(), 0);
 
     for (id, _, _, kept) in cases {
         let found = db.get_session(id).await.unwrap().is_some();
@@ -1252,8 +1257,8 @@ pub async fn purging_login_failures_deletes_only_those_before_the_cutoff(db: Db)
         .unwrap();
     db.record_login_failure("ip:192.0.2.1", NOW).await.unwrap();
 
-    assert_eq!(db.purge_login_failures(NOW).await.unwrap(), 3);
-    assert_eq!(db.purge_login_failures(NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_login_failures(NOW, 1000).await.unwrap(), 3);
+    assert_eq!(db.purge_login_failures(NOW, 1000).await.unwrap(), 0);
 
     assert_eq!(db.count_login_failures("user:alice", 0).await.unwrap(), 2);
     assert_eq!(db.count_login_failures("user:alice", NOW).await.unwrap(), 2);
