@@ -138,6 +138,7 @@ fn insert_refresh(token: &RefreshToken) -> Query {
 #[async_trait]
 impl ClientStore for PgStore {
     async fn create_client(&self, c: &Client) -> StoreResult<()> {
+        timed!("create_client");
         sqlx::query(concat!(
             "INSERT INTO clients (",
             client_columns!(),
@@ -167,6 +168,7 @@ impl ClientStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.get_client", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        timed!("get_client");
         sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
@@ -181,6 +183,7 @@ impl ClientStore for PgStore {
     }
 
     async fn list_clients(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Client>> {
+        timed!("list_clients");
         sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
@@ -197,6 +200,7 @@ impl ClientStore for PgStore {
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
+        timed!("update_client");
         let done = sqlx::query(
             "UPDATE clients SET secret_hash = $2, name = $3, redirect_uris = $4, \
              grant_types = $5, scope = $6, auth_method = $7, skip_consent = $8, \
@@ -226,6 +230,7 @@ impl ClientStore for PgStore {
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        timed!("delete_client");
         // Codes, token records and consents go with it: ON DELETE CASCADE.
         let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
@@ -241,6 +246,7 @@ impl ClientStore for PgStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Client>> {
+        timed!("search_clients");
         sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
@@ -262,6 +268,7 @@ impl ClientStore for PgStore {
 #[async_trait]
 impl UserStore for PgStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
+        timed!("create_user");
         sqlx::query(concat!(
             "INSERT INTO users (",
             user_columns!(),
@@ -283,6 +290,7 @@ impl UserStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.get_user", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        timed!("get_user");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -298,6 +306,7 @@ impl UserStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.find_user_by_username", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        timed!("find_user_by_username");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -312,6 +321,7 @@ impl UserStore for PgStore {
     }
 
     async fn list_users(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        timed!("list_users");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -328,6 +338,7 @@ impl UserStore for PgStore {
     }
 
     async fn update_user(&self, u: &User) -> StoreResult<bool> {
+        timed!("update_user");
         let done = sqlx::query(
             "UPDATE users SET username = $2, email = $3, password_hash = $4, enabled = $5, \
              admin = $6, updated_at = $7 WHERE id = $1",
@@ -351,6 +362,7 @@ impl UserStore for PgStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<User>> {
+        timed!("search_users");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -373,6 +385,7 @@ impl UserStore for PgStore {
 impl AuthorizationCodeStore for PgStore {
     #[tracing::instrument(skip_all, name = "db.insert_code", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        timed!("insert_code");
         sqlx::query(concat!(
             "INSERT INTO authorization_codes (",
             code_columns!(),
@@ -398,6 +411,7 @@ impl AuthorizationCodeStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.redeem_code", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption> {
+        timed!("redeem_code");
         // One statement, so one atomic step: of concurrent redemptions exactly one sees
         // `used_at IS NULL`.
         let redeemed = sqlx::query(concat!(
@@ -430,6 +444,7 @@ impl AuthorizationCodeStore for PgStore {
     }
 
     async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_expired_codes");
         let done = sqlx::query(
             "DELETE FROM authorization_codes WHERE ctid = ANY(ARRAY(SELECT ctid FROM authorization_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
@@ -446,6 +461,7 @@ impl AuthorizationCodeStore for PgStore {
 impl AccessTokenStore for PgStore {
     #[tracing::instrument(skip_all, name = "db.record_access_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn record_access_token(&self, r: &AccessTokenRecord) -> StoreResult<()> {
+        timed!("record_access_token");
         sqlx::query(
             "INSERT INTO access_tokens \
              (jti, family_id, client_id, user_id, scope, expires_at, created_at) \
@@ -471,6 +487,7 @@ impl AccessTokenStore for PgStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<()> {
+        timed!("revoke_access_token");
         sqlx::query(
             "INSERT INTO revoked_access_tokens (jti, expires_at, revoked_at) \
              VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING",
@@ -486,6 +503,7 @@ impl AccessTokenStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.is_access_token_revoked", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        timed!("is_access_token_revoked");
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1")
                 .bind(jti)
@@ -498,6 +516,7 @@ impl AccessTokenStore for PgStore {
     // Batched (actors::deny_list): runs in a task of its own, so its span starts a trace.
     #[tracing::instrument(skip_all, name = "db.revoked_among", fields(db.system = "postgresql", otel.kind = "client", batch = jtis.len()))]
     async fn revoked_among(&self, jtis: &[String]) -> StoreResult<Vec<String>> {
+        timed!("revoked_among");
         if jtis.is_empty() {
             return Ok(Vec::new());
         }
@@ -514,6 +533,7 @@ impl AccessTokenStore for PgStore {
         family_id: &str,
         now: UnixTime,
     ) -> StoreResult<u64> {
+        timed!("revoke_family_access_tokens");
         let done = sqlx::query(
             "INSERT INTO revoked_access_tokens (jti, expires_at, revoked_at) \
              SELECT jti, expires_at, $2 FROM access_tokens WHERE family_id = $1 \
@@ -528,6 +548,7 @@ impl AccessTokenStore for PgStore {
     }
 
     async fn purge_expired_access_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_expired_access_tokens");
         // Two independent statements: an expired entry is dead whichever goes first, so no
         // transaction has to hold both tables.
         let denied = sqlx::query(
@@ -556,6 +577,7 @@ impl AccessTokenStore for PgStore {
     }
 
     async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        timed!("get_access_token");
         sqlx::query(concat!(
             "SELECT ",
             access_columns!(),
@@ -575,6 +597,7 @@ impl AccessTokenStore for PgStore {
         now: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<AccessTokenRecord>> {
+        timed!("list_access_tokens");
         let (client_id, user_id) = owner.filter();
         sqlx::query(concat!(
             "SELECT ",
@@ -602,6 +625,7 @@ impl AccessTokenStore for PgStore {
 impl RefreshTokenStore for PgStore {
     #[tracing::instrument(skip_all, name = "db.insert_refresh_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
+        timed!("insert_refresh_token");
         insert_refresh(token)
             .execute(&self.pool)
             .await
@@ -611,6 +635,7 @@ impl RefreshTokenStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.get_refresh_token", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        timed!("get_refresh_token");
         sqlx::query(concat!(
             "SELECT ",
             refresh_columns!(),
@@ -633,6 +658,7 @@ impl RefreshTokenStore for PgStore {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<RefreshRotation> {
+        timed!("rotate_refresh_token");
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         let rotated = sqlx::query(concat!(
             "UPDATE refresh_tokens SET rotated_at = $1 \
@@ -667,6 +693,7 @@ impl RefreshTokenStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.revoke_refresh_family", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64> {
+        timed!("revoke_refresh_family");
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $2 \
              WHERE family_id = $1 AND revoked_at IS NULL",
@@ -680,6 +707,7 @@ impl RefreshTokenStore for PgStore {
     }
 
     async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_expired_refresh_tokens");
         let done = sqlx::query(
             "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
@@ -697,6 +725,7 @@ impl RefreshTokenStore for PgStore {
         now: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<RefreshToken>> {
+        timed!("list_refresh_tokens");
         let (client_id, user_id) = owner.filter();
         sqlx::query(concat!(
             "SELECT ",
@@ -722,6 +751,7 @@ impl RefreshTokenStore for PgStore {
         &self,
         prefix: &str,
     ) -> StoreResult<Vec<RefreshToken>> {
+        timed!("find_refresh_tokens_by_hash_prefix");
         sqlx::query(concat!(
             "SELECT ",
             refresh_columns!(),
@@ -737,6 +767,7 @@ impl RefreshTokenStore for PgStore {
     }
 
     async fn token_families(&self, owner: &TokenOwner, now: UnixTime) -> StoreResult<Vec<String>> {
+        timed!("token_families");
         let (client_id, user_id) = owner.filter();
         sqlx::query_scalar(
             "SELECT family_id FROM refresh_tokens \
@@ -761,6 +792,7 @@ impl RefreshTokenStore for PgStore {
 #[async_trait]
 impl ConsentStore for PgStore {
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        timed!("get_consent");
         sqlx::query(concat!(
             "SELECT ",
             consent_columns!(),
@@ -777,6 +809,7 @@ impl ConsentStore for PgStore {
 
     /// A replaced consent keeps its first `created_at`.
     async fn save_consent(&self, c: &Consent) -> StoreResult<()> {
+        timed!("save_consent");
         sqlx::query(concat!(
             "INSERT INTO consents (",
             consent_columns!(),
@@ -796,6 +829,7 @@ impl ConsentStore for PgStore {
     }
 
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        timed!("delete_consent");
         let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
@@ -806,6 +840,7 @@ impl ConsentStore for PgStore {
     }
 
     async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        timed!("list_consents");
         sqlx::query(concat!(
             "SELECT ",
             consent_columns!(),
@@ -824,6 +859,7 @@ impl ConsentStore for PgStore {
 #[async_trait]
 impl SigningKeyStore for PgStore {
     async fn insert_key(&self, k: &StoredKey) -> StoreResult<()> {
+        timed!("insert_key");
         sqlx::query(concat!(
             "INSERT INTO signing_keys (",
             key_columns!(),
@@ -842,6 +878,7 @@ impl SigningKeyStore for PgStore {
     }
 
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        timed!("list_keys");
         sqlx::query(concat!(
             "SELECT ",
             key_columns!(),
@@ -861,6 +898,7 @@ impl SigningKeyStore for PgStore {
         except_kid: &str,
         retire_at: UnixTime,
     ) -> StoreResult<u64> {
+        timed!("retire_keys");
         let done = sqlx::query(
             "UPDATE signing_keys SET retire_at = $1 \
              WHERE algorithm = $2 AND kid <> $3 AND (retire_at IS NULL OR retire_at > $1)",
@@ -875,6 +913,7 @@ impl SigningKeyStore for PgStore {
     }
 
     async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_retired_keys");
         let done = sqlx::query(
             "DELETE FROM signing_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM signing_keys WHERE retire_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
@@ -890,6 +929,7 @@ impl SigningKeyStore for PgStore {
 #[async_trait]
 impl SessionStore for PgStore {
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        timed!("create_session");
         sqlx::query(concat!(
             "INSERT INTO sessions (",
             session_columns!(),
@@ -908,6 +948,7 @@ impl SessionStore for PgStore {
     }
 
     async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        timed!("get_session");
         sqlx::query(concat!(
             "SELECT ",
             session_columns!(),
@@ -922,6 +963,7 @@ impl SessionStore for PgStore {
     }
 
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        timed!("touch_session");
         let done = sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
             .bind(id_hash)
             .bind(now)
@@ -932,6 +974,7 @@ impl SessionStore for PgStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        timed!("delete_session");
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.pool)
@@ -941,6 +984,7 @@ impl SessionStore for PgStore {
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        timed!("delete_user_sessions");
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.pool)
@@ -955,6 +999,7 @@ impl SessionStore for PgStore {
         now: UnixTime,
         limit: u32,
     ) -> StoreResult<u64> {
+        timed!("purge_sessions");
         let done = sqlx::query(
             "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED))",
         )
@@ -972,6 +1017,7 @@ impl SessionStore for PgStore {
 impl LoginThrottleStore for PgStore {
     #[tracing::instrument(skip_all, name = "db.record_login_failure", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn record_login_failure(&self, key: &str, now: UnixTime) -> StoreResult<()> {
+        timed!("record_login_failure");
         sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
             .bind(key)
             .bind(now)
@@ -983,6 +1029,7 @@ impl LoginThrottleStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.count_login_failures", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64> {
+        timed!("count_login_failures");
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
                 .bind(key)
@@ -995,6 +1042,7 @@ impl LoginThrottleStore for PgStore {
 
     #[tracing::instrument(skip_all, name = "db.clear_login_failures", fields(db.system = "postgresql", otel.kind = "client"))]
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        timed!("clear_login_failures");
         sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
@@ -1004,6 +1052,7 @@ impl LoginThrottleStore for PgStore {
     }
 
     async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_login_failures");
         let done = sqlx::query(
             "DELETE FROM login_failures WHERE ctid = ANY(ARRAY(SELECT ctid FROM login_failures WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
@@ -1030,6 +1079,7 @@ impl SecretStore for PgStore {
         candidate: &[u8],
         now: UnixTime,
     ) -> StoreResult<Vec<u8>> {
+        timed!("get_or_create_secret");
         let created = sqlx::query(
             "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING",
@@ -1054,6 +1104,7 @@ impl SecretStore for PgStore {
 #[async_trait]
 impl RegistrationTokenStore for PgStore {
     async fn create_initial_token(&self, t: &InitialAccessToken) -> StoreResult<()> {
+        timed!("create_initial_token");
         sqlx::query(concat!(
             "INSERT INTO initial_access_tokens (",
             initial_token_columns!(),
@@ -1072,6 +1123,7 @@ impl RegistrationTokenStore for PgStore {
     }
 
     async fn use_initial_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        timed!("use_initial_token");
         // One statement, so one atomic step: a concurrent use waits for the row lock, then
         // re-checks the condition against the count the other one left (READ COMMITTED).
         let done = sqlx::query(
@@ -1088,6 +1140,7 @@ impl RegistrationTokenStore for PgStore {
     }
 
     async fn list_initial_tokens(&self) -> StoreResult<Vec<InitialAccessToken>> {
+        timed!("list_initial_tokens");
         sqlx::query(concat!(
             "SELECT ",
             initial_token_columns!(),
@@ -1102,6 +1155,7 @@ impl RegistrationTokenStore for PgStore {
     }
 
     async fn delete_initial_token(&self, token_hash: &str) -> StoreResult<bool> {
+        timed!("delete_initial_token");
         let done = sqlx::query("DELETE FROM initial_access_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
@@ -1114,6 +1168,7 @@ impl RegistrationTokenStore for PgStore {
 #[async_trait]
 impl EventStore for PgStore {
     async fn append_event(&self, e: &NewEvent) -> StoreResult<i64> {
+        timed!("append_event");
         sqlx::query_scalar(
             "INSERT INTO events (at, kind, actor, subject, detail) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -1129,6 +1184,7 @@ impl EventStore for PgStore {
     }
 
     async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        timed!("list_events");
         sqlx::query(concat!(
             "SELECT ",
             event_columns!(),
@@ -1160,6 +1216,7 @@ impl Storage for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        timed!("ping");
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
@@ -1168,6 +1225,7 @@ impl Storage for PgStore {
     }
 
     async fn counts(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<Counts> {
+        timed!("counts");
         let (clients, users, sessions): (i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM users), \
              (SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND last_seen_at >= $2)",
@@ -1186,6 +1244,7 @@ impl Storage for PgStore {
 
     #[tracing::instrument(skip_all, fields(backend = "postgres"))]
     async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        timed!("migrate");
         let mut applied = Vec::new();
         for m in MIGRATIONS {
             // The lock is held until this transaction ends: a second instance waits here, then

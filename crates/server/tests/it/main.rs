@@ -48,6 +48,7 @@ mod oidc;
 mod openapi;
 mod otlp;
 mod password;
+mod process;
 mod refresh;
 mod registration;
 mod revocation;
