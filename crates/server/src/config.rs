@@ -211,7 +211,13 @@ pub const SETTINGS: &[Setting] = &[
         key: "otlp.endpoint",
         env: "OAUTH2_OTLP_ENDPOINT",
         default: None,
-        doc: "OpenTelemetry collector to export spans to over OTLP/HTTP (protobuf), e.g. http://127.0.0.1:4318 (`/v1/traces` is added); unset: no export.",
+        doc: "OpenTelemetry collector to export spans to, e.g. http://127.0.0.1:4318 for OTLP/HTTP (`/v1/traces` is added) or http://127.0.0.1:4317 for gRPC; unset: no export.",
+    },
+    Setting {
+        key: "otlp.protocol",
+        env: "OAUTH2_OTLP_PROTOCOL",
+        default: Some("http/protobuf"),
+        doc: "OTLP transport, as OTEL_EXPORTER_OTLP_PROTOCOL names it: http/protobuf or grpc.",
     },
     Setting {
         key: "otlp.service_name",
@@ -240,6 +246,15 @@ struct Raw {
     source: Source,
 }
 
+/// How spans travel to the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP/HTTP with protobuf bodies (`http/protobuf`).
+    HttpProtobuf,
+    /// OTLP/gRPC (`grpc`).
+    Grpc,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -257,8 +272,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub log_level: String,
     pub log_format: LogFormat,
-    /// OTLP/HTTP collector base URL for span export; `None`: no OpenTelemetry at all.
+    /// OTLP collector base URL for span export; `None`: no OpenTelemetry at all.
     pub otlp_endpoint: Option<String>,
+    pub otlp_protocol: OtlpProtocol,
     /// `service.name` of the exported spans.
     pub service_name: String,
     /// Where `/metrics` is served: `None` on the main port.
@@ -636,6 +652,11 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
             "expected an http:// URL such as http://127.0.0.1:4318 (the exporter has no TLS: use a local collector)",
         ));
     }
+    let otlp_protocol = match v.string("otlp.protocol").as_deref().map(str::trim) {
+        Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+        Some("grpc") => OtlpProtocol::Grpc,
+        _ => return Err(v.fail("otlp.protocol", "expected http/protobuf or grpc")),
+    };
     let service_name = v
         .string("otlp.service_name")
         .unwrap_or_else(|| "oauth2-server".into());
@@ -674,6 +695,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         log_level,
         log_format,
         otlp_endpoint,
+        otlp_protocol,
         service_name,
         metrics_addr,
         cleanup_interval,
