@@ -52,3 +52,4 @@ mod process;
 mod refresh;
 mod registration;
 mod revocation;
+mod shutdown;

@@ -5,7 +5,7 @@ use crate::cli::{KillOnDrop, command, scratch_dir};
 use oauth2_testkit::temp_path;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn free_port() -> u16 {
@@ -63,5 +63,29 @@ impl RunningServer {
     /// What the server has logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn sigterm(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits (at most 30 s) for the process to exit.
+    pub async fn exit_status(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop within 30 s: {}",
+                self.logs()
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
