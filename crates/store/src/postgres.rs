@@ -446,13 +446,14 @@ impl AuthorizationCodeStore for PgStore {
     async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_expired_codes");
         let done = sqlx::query(
-            "DELETE FROM authorization_codes WHERE ctid = ANY(ARRAY(SELECT ctid FROM authorization_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM authorization_codes WHERE ctid = ANY(ARRAY(SELECT ctid FROM \
+             authorization_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -552,7 +553,8 @@ impl AccessTokenStore for PgStore {
         // Two independent statements: an expired entry is dead whichever goes first, so no
         // transaction has to hold both tables.
         let denied = sqlx::query(
-            "DELETE FROM revoked_access_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM revoked_access_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM \
+             revoked_access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
         .bind(now)
         .bind(i64::from(limit))
@@ -565,7 +567,8 @@ impl AccessTokenStore for PgStore {
             return Ok(denied);
         }
         let records = sqlx::query(
-            "DELETE FROM access_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM access_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM access_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM access_tokens \
+             WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
         .bind(now)
         .bind(left as i64)
@@ -709,13 +712,14 @@ impl RefreshTokenStore for PgStore {
     async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_expired_refresh_tokens");
         let done = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM refresh_tokens WHERE ctid = ANY(ARRAY(SELECT ctid FROM refresh_tokens \
+             WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 
@@ -915,13 +919,14 @@ impl SigningKeyStore for PgStore {
     async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_retired_keys");
         let done = sqlx::query(
-            "DELETE FROM signing_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM signing_keys WHERE retire_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM signing_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM signing_keys WHERE \
+             retire_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1001,14 +1006,15 @@ impl SessionStore for PgStore {
     ) -> StoreResult<u64> {
         timed!("purge_sessions");
         let done = sqlx::query(
-            "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM sessions WHERE ctid = ANY(ARRAY(SELECT ctid FROM sessions WHERE \
+             expires_at <= $1 OR last_seen_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED))",
         )
-            .bind(now)
-            .bind(idle_before)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(idle_before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1054,13 +1060,14 @@ impl LoginThrottleStore for PgStore {
     async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_login_failures");
         let done = sqlx::query(
-            "DELETE FROM login_failures WHERE ctid = ANY(ARRAY(SELECT ctid FROM login_failures WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
+            "DELETE FROM login_failures WHERE ctid = ANY(ARRAY(SELECT ctid FROM login_failures \
+             WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED))",
         )
-            .bind(before)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }

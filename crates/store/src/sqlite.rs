@@ -451,13 +451,14 @@ impl AuthorizationCodeStore for SqliteStore {
     async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_expired_codes");
         let done = sqlx::query(
-            "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM authorization_codes WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM \
+             authorization_codes WHERE expires_at < $1 LIMIT $2)",
         )
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -565,7 +566,8 @@ impl AccessTokenStore for SqliteStore {
         // Two independent statements: an expired entry is dead whichever goes first, so no
         // transaction has to hold both tables.
         let denied = sqlx::query(
-            "DELETE FROM revoked_access_tokens WHERE rowid IN (SELECT rowid FROM revoked_access_tokens WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM revoked_access_tokens WHERE rowid IN (SELECT rowid FROM \
+             revoked_access_tokens WHERE expires_at < $1 LIMIT $2)",
         )
         .bind(now)
         .bind(i64::from(limit))
@@ -578,7 +580,8 @@ impl AccessTokenStore for SqliteStore {
             return Ok(denied);
         }
         let records = sqlx::query(
-            "DELETE FROM access_tokens WHERE rowid IN (SELECT rowid FROM access_tokens WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM access_tokens WHERE rowid IN (SELECT rowid FROM access_tokens WHERE \
+             expires_at < $1 LIMIT $2)",
         )
         .bind(now)
         .bind(left as i64)
@@ -726,13 +729,14 @@ impl RefreshTokenStore for SqliteStore {
     async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_expired_refresh_tokens");
         let done = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE rowid IN (SELECT rowid FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+            "DELETE FROM refresh_tokens WHERE rowid IN (SELECT rowid FROM refresh_tokens WHERE \
+             expires_at < $1 LIMIT $2)",
         )
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 
@@ -932,13 +936,14 @@ impl SigningKeyStore for SqliteStore {
     async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_retired_keys");
         let done = sqlx::query(
-            "DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys WHERE retire_at < $1 LIMIT $2)",
+            "DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys WHERE \
+             retire_at < $1 LIMIT $2)",
         )
-            .bind(now)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1018,14 +1023,15 @@ impl SessionStore for SqliteStore {
     ) -> StoreResult<u64> {
         timed!("purge_sessions");
         let done = sqlx::query(
-            "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2 LIMIT $3)",
+            "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= \
+             $1 OR last_seen_at < $2 LIMIT $3)",
         )
-            .bind(now)
-            .bind(idle_before)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(now)
+        .bind(idle_before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1071,13 +1077,14 @@ impl LoginThrottleStore for SqliteStore {
     async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
         timed!("purge_login_failures");
         let done = sqlx::query(
-            "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures WHERE at < $1 LIMIT $2)",
+            "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures WHERE at \
+             < $1 LIMIT $2)",
         )
-            .bind(before)
-            .bind(i64::from(limit))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
