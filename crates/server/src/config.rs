@@ -649,7 +649,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
     {
         return Err(v.fail(
             "otlp.endpoint",
-            "expected an http:// URL such as http://127.0.0.1:4318 (the exporter has no TLS: use a local collector)",
+            "expected an http:// URL such as http://127.0.0.1:4318 (4317 for grpc; the exporter has no TLS: use a local collector)",
         ));
     }
     let otlp_protocol = match v.string("otlp.protocol").as_deref().map(str::trim) {
