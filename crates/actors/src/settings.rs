@@ -77,6 +77,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpRange>,
     /// Which events are produced and where they go.
     pub events: crate::events::EventSettings,
+    /// Housekeeping deletes at most this many rows per statement.
+    pub cleanup_batch_size: u32,
 }
 
 /// An IP address range (`10.0.0.0/8`, `::1`), parsed without a crate for it.
@@ -152,6 +154,7 @@ impl Settings {
             login_failure_window: 15 * 60,
             trusted_proxies: Vec::new(),
             events: crate::events::EventSettings::default(),
+            cleanup_batch_size: 1000,
         }
     }
 }

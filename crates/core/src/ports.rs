@@ -127,7 +127,9 @@ pub trait AuthorizationCodeStore: Send + Sync {
     /// caller's decision (the record is returned even when expired).
     async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption>;
     /// Deletes codes that expired before `now` (used or not); returns how many.
-    async fn purge_expired_codes(&self, now: UnixTime) -> StoreResult<u64>;
+    /// One batch: at most `limit` rows in one statement, so a backlog never holds a long lock;
+    /// fewer than `limit` means nothing more was found (the caller loops until then).
+    async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64>;
 }
 
 /// The record of an access token issued on behalf of a user, so that revoking its family can
@@ -183,7 +185,9 @@ pub trait AccessTokenStore: Send + Sync {
     async fn revoke_family_access_tokens(&self, family_id: &str, now: UnixTime)
     -> StoreResult<u64>;
     /// Deletes deny-list entries and records of tokens expired before `now`; returns how many.
-    async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64>;
+    /// One batch: at most `limit` rows in all (deny list first, then records), in statements of
+    /// at most `limit` rows; fewer than `limit` means nothing more was found.
+    async fn purge_expired_access_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64>;
     async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>>;
     /// The owner's recorded access tokens that are live at `now` (unexpired, not on the deny
     /// list), newest first, at most `limit`.
@@ -241,7 +245,9 @@ pub trait RefreshTokenStore: Send + Sync {
     /// Revokes every refresh token of the family; returns how many were live.
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64>;
     /// Deletes refresh tokens expired before `now`; returns how many.
-    async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64>;
+    /// One batch: at most `limit` rows in one statement, so a backlog never holds a long lock;
+    /// fewer than `limit` means nothing more was found (the caller loops until then).
+    async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64>;
     /// The owner's refresh tokens that are live at `now` (not rotated out, not revoked,
     /// unexpired), newest first, at most `limit`.
     async fn list_refresh_tokens(
@@ -320,7 +326,9 @@ pub trait SigningKeyStore: Send + Sync {
         retire_at: UnixTime,
     ) -> StoreResult<u64>;
     /// Deletes keys retired before `now`; returns how many.
-    async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64>;
+    /// One batch: at most `limit` rows in one statement, so a backlog never holds a long lock;
+    /// fewer than `limit` means nothing more was found (the caller loops until then).
+    async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64>;
 }
 
 /// A signed-in browser session, stored by the hash of the id its cookie carries.
@@ -347,7 +355,14 @@ pub trait SessionStore: Send + Sync {
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
     /// Deletes sessions past their absolute end (`expires_at <= now`) or idle since before
     /// `idle_before` (`last_seen_at < idle_before`); returns how many.
-    async fn purge_sessions(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<u64>;
+    /// One batch: at most `limit` rows in one statement, so a backlog never holds a long lock;
+    /// fewer than `limit` means nothing more was found (the caller loops until then).
+    async fn purge_sessions(
+        &self,
+        idle_before: UnixTime,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<u64>;
 }
 
 /// Failed sign-in attempts, counted per key (`user:alice`, `ip:192.0.2.1`) so that brute-force
@@ -359,7 +374,9 @@ pub trait LoginThrottleStore: Send + Sync {
     async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64>;
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
     /// Deletes failures recorded before `before`; returns how many.
-    async fn purge_login_failures(&self, before: UnixTime) -> StoreResult<u64>;
+    /// One batch: at most `limit` rows in one statement, so a backlog never holds a long lock;
+    /// fewer than `limit` means nothing more was found (the caller loops until then).
+    async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 }
 
 /// Named server-wide secrets (e.g. the cookie key), made once and shared by every instance.
@@ -442,8 +459,8 @@ pub trait EventStore: Send + Sync {
     /// Events newest first, starting after (that is, older than) the event `after`, at most
     /// `limit`.
     async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>>;
-    /// Deletes events older than `before` (retention); returns how many.
-    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64>;
+    /// Deletes at most `limit` events older than `before` (retention); returns how many.
+    async fn purge_events(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 }
 
 /// One event waiting in the webhook outbox.
@@ -492,8 +509,8 @@ pub trait OutboxStore: Send + Sync {
     /// Gives claimed items back (at shutdown), due at once.
     async fn release_webhooks(&self, ids: &[i64]) -> StoreResult<()>;
     async fn outbox_counts(&self) -> StoreResult<OutboxCounts>;
-    /// Deletes given-up items that failed before `before`; returns how many.
-    async fn purge_failed_webhooks(&self, before: UnixTime) -> StoreResult<u64>;
+    /// Deletes at most `limit` given-up items that failed before `before`; returns how many.
+    async fn purge_failed_webhooks(&self, before: UnixTime, limit: u32) -> StoreResult<u64>;
 }
 
 /// How many there are of what the admin dashboard's overview counts.

@@ -184,6 +184,14 @@ impl Application {
                 }
             }
         });
+        let svc = self.services.clone();
+        actix_web::rt::spawn(async move {
+            let mut tick = actix_web::rt::time::interval(oauth2_web::metrics::CLUSTER_GAUGE_PERIOD);
+            loop {
+                tick.tick().await;
+                oauth2_web::metrics::refresh_cluster_gauges(&svc).await;
+            }
+        });
         if self.cleanup_interval > 0 {
             let svc = self.services.clone();
             let period = Duration::from_secs(self.cleanup_interval);

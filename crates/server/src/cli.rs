@@ -220,6 +220,7 @@ pub fn main() -> ExitCode {
         .filter(|_| serving)
         .map(|endpoint| crate::telemetry::Otlp {
             endpoint,
+            protocol: config.otlp_protocol,
             service_name: &config.service_name,
         });
     let telemetry = crate::telemetry::init(level, config.log_format, otlp);

@@ -282,6 +282,12 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Seconds between deletions of expired codes, tokens and sessions (0 turns the job off; `oauth2-server cleanup` runs it once).",
     },
     Setting {
+        key: "cleanup.batch_size",
+        env: "OAUTH2_CLEANUP_BATCH_SIZE",
+        default: Some("1000"),
+        doc: "Housekeeping deletes at most this many rows per statement, repeating until none are left, so a large backlog never holds one long lock.",
+    },
+    Setting {
         key: "metrics.addr",
         env: "OAUTH2_METRICS_ADDR",
         default: None,
@@ -303,7 +309,13 @@ pub const SETTINGS: &[Setting] = &[
         key: "otlp.endpoint",
         env: "OAUTH2_OTLP_ENDPOINT",
         default: None,
-        doc: "OpenTelemetry collector to export spans to over OTLP/HTTP (protobuf), e.g. http://127.0.0.1:4318 (`/v1/traces` is added); unset: no export.",
+        doc: "OpenTelemetry collector to export spans to, e.g. http://127.0.0.1:4318 for OTLP/HTTP (`/v1/traces` is added) or http://127.0.0.1:4317 for gRPC; unset: no export.",
+    },
+    Setting {
+        key: "otlp.protocol",
+        env: "OAUTH2_OTLP_PROTOCOL",
+        default: Some("http/protobuf"),
+        doc: "OTLP transport, as OTEL_EXPORTER_OTLP_PROTOCOL names it: http/protobuf or grpc.",
     },
     Setting {
         key: "otlp.service_name",
@@ -332,6 +344,15 @@ struct Raw {
     source: Source,
 }
 
+/// How spans travel to the collector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP/HTTP with protobuf bodies (`http/protobuf`).
+    HttpProtobuf,
+    /// OTLP/gRPC (`grpc`).
+    Grpc,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
@@ -349,8 +370,9 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub log_level: String,
     pub log_format: LogFormat,
-    /// OTLP/HTTP collector base URL for span export; `None`: no OpenTelemetry at all.
+    /// OTLP collector base URL for span export; `None`: no OpenTelemetry at all.
     pub otlp_endpoint: Option<String>,
+    pub otlp_protocol: OtlpProtocol,
     /// `service.name` of the exported spans.
     pub service_name: String,
     /// Where `/metrics` is served: `None` on the main port.
@@ -689,6 +711,12 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         7 * 24 * 3600,
         "expected seconds from 0 (off) to 604800",
     )? as u64;
+    let cleanup_batch_size = v.int(
+        "cleanup.batch_size",
+        1,
+        1_000_000,
+        "expected a number of rows from 1 to 1000000",
+    )? as u32;
     let metrics_addr = v.string("metrics.addr");
     if let Some(a) = &metrics_addr
         && a.parse::<std::net::SocketAddr>().is_err()
@@ -719,9 +747,14 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
     {
         return Err(v.fail(
             "otlp.endpoint",
-            "expected an http:// URL such as http://127.0.0.1:4318 (the exporter has no TLS: use a local collector)",
+            "expected an http:// URL such as http://127.0.0.1:4318 (4317 for grpc; the exporter has no TLS: use a local collector)",
         ));
     }
+    let otlp_protocol = match v.string("otlp.protocol").as_deref().map(str::trim) {
+        Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+        Some("grpc") => OtlpProtocol::Grpc,
+        _ => return Err(v.fail("otlp.protocol", "expected http/protobuf or grpc")),
+    };
     let service_name = v
         .string("otlp.service_name")
         .unwrap_or_else(|| "oauth2-server".into());
@@ -750,6 +783,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         login_max_failures_per_address,
         login_failure_window,
         trusted_proxies,
+        cleanup_batch_size,
     };
     Ok(Config {
         host,
@@ -761,6 +795,7 @@ fn validate(raw: &BTreeMap<&'static str, Raw>) -> Result<Config, ConfigError> {
         log_level,
         log_format,
         otlp_endpoint,
+        otlp_protocol,
         service_name,
         metrics_addr,
         cleanup_interval,

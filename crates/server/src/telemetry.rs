@@ -1,25 +1,29 @@
 //! Logging set-up: human-readable text or JSON lines, filtered by `log.level`; and, when
-//! `otlp.endpoint` is set, OpenTelemetry export of the spans over OTLP/HTTP (protobuf).
+//! `otlp.endpoint` is set, OpenTelemetry export of the spans over OTLP/HTTP (protobuf) or OTLP/gRPC
+//! (`otlp.protocol`).
 //!
 //! Without an endpoint no OpenTelemetry code runs: there is no layer, no exporter thread, and the
 //! request middleware keeps its own trace ids.
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, OtlpProtocol};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use std::time::Duration;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Where to export spans, and as what service.
+/// Where to export spans, how, and as what service.
 pub struct Otlp<'a> {
-    /// The collector's base URL (`http://host:4318`); `/v1/traces` is added unless present.
+    /// The collector's base URL: `http://host:4318` for OTLP/HTTP (`/v1/traces` is added unless
+    /// present), `http://host:4317` for gRPC.
     pub endpoint: &'a str,
+    pub protocol: OtlpProtocol,
     pub service_name: &'a str,
 }
 
@@ -83,6 +87,9 @@ pub fn init(level: &str, format: LogFormat, otlp: Option<Otlp<'_>>) -> Telemetry
             "reqwest",
             "hyper",
             "hyper_util",
+            "tonic",
+            "h2",
+            "tower",
         ];
         let filter = exporter_crates
             .into_iter()
@@ -117,17 +124,75 @@ pub fn init(level: &str, format: LogFormat, otlp: Option<Otlp<'_>>) -> Telemetry
 /// A tracer provider with a batch exporter: spans are queued in memory and sent from a thread of
 /// their own, never on the request's path.
 fn tracer_provider(otlp: &Otlp<'_>) -> Result<SdkTracerProvider, String> {
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_endpoint(traces_url(otlp.endpoint))
-        .build()
-        .map_err(|e| e.to_string())?;
     let resource = Resource::builder()
         .with_service_name(otlp.service_name.to_owned())
         .build();
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(resource)
-        .build())
+    let builder = SdkTracerProvider::builder().with_resource(resource);
+    let builder = match otlp.protocol {
+        OtlpProtocol::HttpProtobuf => builder.with_batch_exporter(
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(traces_url(otlp.endpoint))
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+        OtlpProtocol::Grpc => builder.with_batch_exporter(OnTokio::grpc(otlp.endpoint)?),
+    };
+    Ok(builder.build())
+}
+
+/// The gRPC exporter (tonic on hyper) needs a Tokio runtime for its connection, and the SDK's
+/// batch processor exports from a plain thread with no runtime (tonic would panic there, "no
+/// reactor running", and every span after would be lost). So the exporter gets a runtime of its
+/// own, one thread, made only when gRPC is chosen, and each export runs on it.
+#[derive(Debug)]
+struct OnTokio {
+    exporter: opentelemetry_otlp::SpanExporter,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl OnTokio {
+    fn grpc(endpoint: &str) -> Result<OnTokio, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("otlp-grpc")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the gRPC exporter's runtime: {e}"))?;
+        // The channel is made here (it connects lazily, on the first export), inside the runtime.
+        let exporter = {
+            let _in = runtime.enter();
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()
+                .map_err(|e| e.to_string())?
+        };
+        Ok(OnTokio { exporter, runtime })
+    }
+}
+
+impl SpanExporter for OnTokio {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        // Called on the batch processor's own thread, never inside a runtime: blocking is fine.
+        std::future::ready(self.runtime.block_on(self.exporter.export(batch)))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        let _in = self.runtime.enter();
+        self.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let _in = self.runtime.enter();
+        self.exporter.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.exporter.set_resource(resource);
+    }
 }

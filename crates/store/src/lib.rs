@@ -15,6 +15,35 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Times the rest of the enclosing block into `db_query_duration_seconds{operation}`:
+/// `timed!("get_client");` as the first statement of a store method. The label is a literal,
+/// so the metric key is static (no allocation per call); with no recorder installed (tests,
+/// tools) the record is a no-op. The time includes waiting for a pooled connection, and every
+/// statement of the operation: what the caller waits for.
+macro_rules! timed {
+    ($operation:literal) => {
+        let _timer = $crate::QueryTimer {
+            start: std::time::Instant::now(),
+            record: |seconds| {
+                metrics::histogram!("db_query_duration_seconds", "operation" => $operation)
+                    .record(seconds)
+            },
+        };
+    };
+}
+
+/// Records the time since `start` when dropped, on success, error or cancellation alike.
+struct QueryTimer {
+    start: std::time::Instant,
+    record: fn(f64),
+}
+
+impl Drop for QueryTimer {
+    fn drop(&mut self) {
+        (self.record)(self.start.elapsed().as_secs_f64());
+    }
+}
+
 mod migrate;
 pub mod postgres;
 mod rows;

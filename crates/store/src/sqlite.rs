@@ -150,6 +150,7 @@ fn insert_refresh(token: &RefreshToken) -> Query {
 #[async_trait]
 impl ClientStore for SqliteStore {
     async fn create_client(&self, c: &Client) -> StoreResult<()> {
+        timed!("create_client");
         sqlx::query(concat!(
             "INSERT INTO clients (",
             client_columns!(),
@@ -179,6 +180,7 @@ impl ClientStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.get_client", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn get_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        timed!("get_client");
         sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
@@ -193,6 +195,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn list_clients(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<Client>> {
+        timed!("list_clients");
         sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
@@ -209,6 +212,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<bool> {
+        timed!("update_client");
         let done = sqlx::query(
             "UPDATE clients SET secret_hash = $2, name = $3, redirect_uris = $4, \
              grant_types = $5, scope = $6, auth_method = $7, skip_consent = $8, \
@@ -238,6 +242,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        timed!("delete_client");
         // Codes, token records and consents go with it: ON DELETE CASCADE (foreign_keys=ON).
         let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
@@ -253,6 +258,7 @@ impl ClientStore for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Client>> {
+        timed!("search_clients");
         sqlx::query(concat!(
             "SELECT ",
             client_columns!(),
@@ -274,6 +280,7 @@ impl ClientStore for SqliteStore {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
+        timed!("create_user");
         sqlx::query(concat!(
             "INSERT INTO users (",
             user_columns!(),
@@ -295,6 +302,7 @@ impl UserStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.get_user", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn get_user(&self, id: &str) -> StoreResult<Option<User>> {
+        timed!("get_user");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -310,6 +318,7 @@ impl UserStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.find_user_by_username", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        timed!("find_user_by_username");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -324,6 +333,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users(&self, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        timed!("list_users");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -340,6 +350,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn update_user(&self, u: &User) -> StoreResult<bool> {
+        timed!("update_user");
         let done = sqlx::query(
             "UPDATE users SET username = $2, email = $3, password_hash = $4, enabled = $5, \
              admin = $6, updated_at = $7 WHERE id = $1",
@@ -363,6 +374,7 @@ impl UserStore for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<User>> {
+        timed!("search_users");
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -385,6 +397,7 @@ impl UserStore for SqliteStore {
 impl AuthorizationCodeStore for SqliteStore {
     #[tracing::instrument(skip_all, name = "db.insert_code", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn insert_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        timed!("insert_code");
         sqlx::query(concat!(
             "INSERT INTO authorization_codes (",
             code_columns!(),
@@ -410,6 +423,7 @@ impl AuthorizationCodeStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.redeem_code", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn redeem_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<CodeRedemption> {
+        timed!("redeem_code");
         // One statement, so one atomic step: of concurrent redemptions exactly one sees
         // `used_at IS NULL`.
         let redeemed = sqlx::query(concat!(
@@ -441,12 +455,17 @@ impl AuthorizationCodeStore for SqliteStore {
         })
     }
 
-    async fn purge_expired_codes(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_expired_codes(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_expired_codes");
+        let done = sqlx::query(
+            "DELETE FROM authorization_codes WHERE rowid IN (SELECT rowid FROM \
+             authorization_codes WHERE expires_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -455,6 +474,7 @@ impl AuthorizationCodeStore for SqliteStore {
 impl AccessTokenStore for SqliteStore {
     #[tracing::instrument(skip_all, name = "db.record_access_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn record_access_token(&self, r: &AccessTokenRecord) -> StoreResult<()> {
+        timed!("record_access_token");
         sqlx::query(
             "INSERT INTO access_tokens \
              (jti, family_id, client_id, user_id, scope, expires_at, created_at) \
@@ -480,6 +500,7 @@ impl AccessTokenStore for SqliteStore {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> StoreResult<()> {
+        timed!("revoke_access_token");
         sqlx::query(
             "INSERT INTO revoked_access_tokens (jti, expires_at, revoked_at) \
              VALUES ($1, $2, $3) ON CONFLICT (jti) DO NOTHING",
@@ -495,6 +516,7 @@ impl AccessTokenStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.is_access_token_revoked", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn is_access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        timed!("is_access_token_revoked");
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM revoked_access_tokens WHERE jti = $1")
                 .bind(jti)
@@ -507,6 +529,7 @@ impl AccessTokenStore for SqliteStore {
     // Batched (actors::deny_list): runs in a task of its own, so its span starts a trace.
     #[tracing::instrument(skip_all, name = "db.revoked_among", fields(db.system = "sqlite", otel.kind = "client", batch = jtis.len()))]
     async fn revoked_among(&self, jtis: &[String]) -> StoreResult<Vec<String>> {
+        timed!("revoked_among");
         if jtis.is_empty() {
             return Ok(Vec::new());
         }
@@ -529,6 +552,7 @@ impl AccessTokenStore for SqliteStore {
         family_id: &str,
         now: UnixTime,
     ) -> StoreResult<u64> {
+        timed!("revoke_family_access_tokens");
         // The WHERE clause is required here: it tells SQLite's parser that ON CONFLICT is the
         // upsert clause, not a join constraint.
         let done = sqlx::query(
@@ -544,27 +568,39 @@ impl AccessTokenStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_expired_access_tokens(&self, now: UnixTime) -> StoreResult<u64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        let denied = sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        let records = sqlx::query("DELETE FROM access_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(denied.rows_affected() + records.rows_affected())
+    async fn purge_expired_access_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_expired_access_tokens");
+        // Two independent statements: an expired entry is dead whichever goes first, so no
+        // transaction has to hold both tables.
+        let denied = sqlx::query(
+            "DELETE FROM revoked_access_tokens WHERE rowid IN (SELECT rowid FROM \
+             revoked_access_tokens WHERE expires_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        let left = u64::from(limit).saturating_sub(denied);
+        if left == 0 {
+            return Ok(denied);
+        }
+        let records = sqlx::query(
+            "DELETE FROM access_tokens WHERE rowid IN (SELECT rowid FROM access_tokens WHERE \
+             expires_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(left as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        Ok(denied + records)
     }
 
     async fn get_access_token(&self, jti: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        timed!("get_access_token");
         sqlx::query(concat!(
             "SELECT ",
             access_columns!(),
@@ -584,6 +620,7 @@ impl AccessTokenStore for SqliteStore {
         now: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<AccessTokenRecord>> {
+        timed!("list_access_tokens");
         let (client_id, user_id) = owner.filter();
         sqlx::query(concat!(
             "SELECT ",
@@ -611,6 +648,7 @@ impl AccessTokenStore for SqliteStore {
 impl RefreshTokenStore for SqliteStore {
     #[tracing::instrument(skip_all, name = "db.insert_refresh_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
+        timed!("insert_refresh_token");
         insert_refresh(token)
             .execute(&self.pool)
             .await
@@ -620,6 +658,7 @@ impl RefreshTokenStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.get_refresh_token", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn get_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        timed!("get_refresh_token");
         sqlx::query(concat!(
             "SELECT ",
             refresh_columns!(),
@@ -642,6 +681,7 @@ impl RefreshTokenStore for SqliteStore {
         successor: &RefreshToken,
         now: UnixTime,
     ) -> StoreResult<RefreshRotation> {
+        timed!("rotate_refresh_token");
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -680,6 +720,7 @@ impl RefreshTokenStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.revoke_refresh_family", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn revoke_refresh_family(&self, family_id: &str, now: UnixTime) -> StoreResult<u64> {
+        timed!("revoke_refresh_family");
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $2 \
              WHERE family_id = $1 AND revoked_at IS NULL",
@@ -692,12 +733,17 @@ impl RefreshTokenStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_expired_refresh_tokens(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_expired_refresh_tokens(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_expired_refresh_tokens");
+        let done = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE rowid IN (SELECT rowid FROM refresh_tokens WHERE \
+             expires_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 
@@ -707,6 +753,7 @@ impl RefreshTokenStore for SqliteStore {
         now: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<RefreshToken>> {
+        timed!("list_refresh_tokens");
         let (client_id, user_id) = owner.filter();
         sqlx::query(concat!(
             "SELECT ",
@@ -732,6 +779,7 @@ impl RefreshTokenStore for SqliteStore {
         &self,
         prefix: &str,
     ) -> StoreResult<Vec<RefreshToken>> {
+        timed!("find_refresh_tokens_by_hash_prefix");
         sqlx::query(concat!(
             "SELECT ",
             refresh_columns!(),
@@ -747,6 +795,7 @@ impl RefreshTokenStore for SqliteStore {
     }
 
     async fn token_families(&self, owner: &TokenOwner, now: UnixTime) -> StoreResult<Vec<String>> {
+        timed!("token_families");
         let (client_id, user_id) = owner.filter();
         sqlx::query_scalar(
             "SELECT family_id FROM refresh_tokens \
@@ -771,6 +820,7 @@ impl RefreshTokenStore for SqliteStore {
 #[async_trait]
 impl ConsentStore for SqliteStore {
     async fn get_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Consent>> {
+        timed!("get_consent");
         sqlx::query(concat!(
             "SELECT ",
             consent_columns!(),
@@ -787,6 +837,7 @@ impl ConsentStore for SqliteStore {
 
     /// A replaced consent keeps its first `created_at`.
     async fn save_consent(&self, c: &Consent) -> StoreResult<()> {
+        timed!("save_consent");
         sqlx::query(concat!(
             "INSERT INTO consents (",
             consent_columns!(),
@@ -806,6 +857,7 @@ impl ConsentStore for SqliteStore {
     }
 
     async fn delete_consent(&self, user_id: &str, client_id: &str) -> StoreResult<bool> {
+        timed!("delete_consent");
         let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
             .bind(user_id)
             .bind(client_id)
@@ -816,6 +868,7 @@ impl ConsentStore for SqliteStore {
     }
 
     async fn list_consents(&self, user_id: &str) -> StoreResult<Vec<Consent>> {
+        timed!("list_consents");
         sqlx::query(concat!(
             "SELECT ",
             consent_columns!(),
@@ -834,6 +887,7 @@ impl ConsentStore for SqliteStore {
 #[async_trait]
 impl SigningKeyStore for SqliteStore {
     async fn insert_key(&self, k: &StoredKey) -> StoreResult<()> {
+        timed!("insert_key");
         sqlx::query(concat!(
             "INSERT INTO signing_keys (",
             key_columns!(),
@@ -852,6 +906,7 @@ impl SigningKeyStore for SqliteStore {
     }
 
     async fn list_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        timed!("list_keys");
         sqlx::query(concat!(
             "SELECT ",
             key_columns!(),
@@ -871,6 +926,7 @@ impl SigningKeyStore for SqliteStore {
         except_kid: &str,
         retire_at: UnixTime,
     ) -> StoreResult<u64> {
+        timed!("retire_keys");
         let done = sqlx::query(
             "UPDATE signing_keys SET retire_at = $1 \
              WHERE algorithm = $2 AND kid <> $3 AND (retire_at IS NULL OR retire_at > $1)",
@@ -884,12 +940,17 @@ impl SigningKeyStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_retired_keys(&self, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE retire_at < $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_retired_keys(&self, now: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_retired_keys");
+        let done = sqlx::query(
+            "DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys WHERE \
+             retire_at < $1 LIMIT $2)",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -897,6 +958,7 @@ impl SigningKeyStore for SqliteStore {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        timed!("create_session");
         sqlx::query(concat!(
             "INSERT INTO sessions (",
             session_columns!(),
@@ -915,6 +977,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn get_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        timed!("get_session");
         sqlx::query(concat!(
             "SELECT ",
             session_columns!(),
@@ -929,6 +992,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        timed!("touch_session");
         let done = sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id_hash = $1")
             .bind(id_hash)
             .bind(now)
@@ -939,6 +1003,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<bool> {
+        timed!("delete_session");
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&self.pool)
@@ -948,6 +1013,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        timed!("delete_user_sessions");
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.pool)
@@ -956,13 +1022,23 @@ impl SessionStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn purge_sessions(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2")
-            .bind(now)
-            .bind(idle_before)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_sessions(
+        &self,
+        idle_before: UnixTime,
+        now: UnixTime,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        timed!("purge_sessions");
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at <= \
+             $1 OR last_seen_at < $2 LIMIT $3)",
+        )
+        .bind(now)
+        .bind(idle_before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -971,6 +1047,7 @@ impl SessionStore for SqliteStore {
 impl LoginThrottleStore for SqliteStore {
     #[tracing::instrument(skip_all, name = "db.record_login_failure", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn record_login_failure(&self, key: &str, now: UnixTime) -> StoreResult<()> {
+        timed!("record_login_failure");
         sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
             .bind(key)
             .bind(now)
@@ -982,6 +1059,7 @@ impl LoginThrottleStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.count_login_failures", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn count_login_failures(&self, key: &str, since: UnixTime) -> StoreResult<u64> {
+        timed!("count_login_failures");
         let n: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
                 .bind(key)
@@ -994,6 +1072,7 @@ impl LoginThrottleStore for SqliteStore {
 
     #[tracing::instrument(skip_all, name = "db.clear_login_failures", fields(db.system = "sqlite", otel.kind = "client"))]
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        timed!("clear_login_failures");
         sqlx::query("DELETE FROM login_failures WHERE key = $1")
             .bind(key)
             .execute(&self.pool)
@@ -1002,12 +1081,17 @@ impl LoginThrottleStore for SqliteStore {
         Ok(())
     }
 
-    async fn purge_login_failures(&self, before: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM login_failures WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_login_failures(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_login_failures");
+        let done = sqlx::query(
+            "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures WHERE at \
+             < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1025,6 +1109,7 @@ impl SecretStore for SqliteStore {
         candidate: &[u8],
         now: UnixTime,
     ) -> StoreResult<Vec<u8>> {
+        timed!("get_or_create_secret");
         let created = sqlx::query(
             "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO NOTHING",
@@ -1049,6 +1134,7 @@ impl SecretStore for SqliteStore {
 #[async_trait]
 impl RegistrationTokenStore for SqliteStore {
     async fn create_initial_token(&self, t: &InitialAccessToken) -> StoreResult<()> {
+        timed!("create_initial_token");
         sqlx::query(concat!(
             "INSERT INTO initial_access_tokens (",
             initial_token_columns!(),
@@ -1067,6 +1153,7 @@ impl RegistrationTokenStore for SqliteStore {
     }
 
     async fn use_initial_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        timed!("use_initial_token");
         // One statement, so one atomic step: SQLite has one writer at a time, and each
         // concurrent use sees the count the previous one left.
         let done = sqlx::query(
@@ -1083,6 +1170,7 @@ impl RegistrationTokenStore for SqliteStore {
     }
 
     async fn list_initial_tokens(&self) -> StoreResult<Vec<InitialAccessToken>> {
+        timed!("list_initial_tokens");
         sqlx::query(concat!(
             "SELECT ",
             initial_token_columns!(),
@@ -1097,6 +1185,7 @@ impl RegistrationTokenStore for SqliteStore {
     }
 
     async fn delete_initial_token(&self, token_hash: &str) -> StoreResult<bool> {
+        timed!("delete_initial_token");
         let done = sqlx::query("DELETE FROM initial_access_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
@@ -1110,6 +1199,7 @@ impl RegistrationTokenStore for SqliteStore {
 impl EventStore for SqliteStore {
     #[tracing::instrument(skip_all, name = "db.append_events", fields(db.system = "sqlite", otel.kind = "client", count = events.len()))]
     async fn append_events(&self, events: &[oauth2_core::events::Event]) -> StoreResult<()> {
+        timed!("append_events");
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         // 11 parameters a row: 500 rows stay far below either backend's limit.
         for chunk in events.chunks(500) {
@@ -1140,6 +1230,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn list_events(&self, after: Option<i64>, limit: u32) -> StoreResult<Vec<Event>> {
+        timed!("list_events");
         sqlx::query(concat!(
             "SELECT ",
             event_columns!(),
@@ -1155,12 +1246,16 @@ impl EventStore for SqliteStore {
         .collect()
     }
 
-    async fn purge_events(&self, before: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM events WHERE at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_events(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_events");
+        let done = sqlx::query(
+            "DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1169,6 +1264,7 @@ impl EventStore for SqliteStore {
 impl OutboxStore for SqliteStore {
     #[tracing::instrument(skip_all, name = "db.enqueue_webhooks", fields(db.system = "sqlite", otel.kind = "client", count = items.len()))]
     async fn enqueue_webhooks(&self, items: &[(String, String)], now: UnixTime) -> StoreResult<()> {
+        timed!("enqueue_webhooks");
         let mut tx = self.pool.begin().await.map_err(db_err)?;
         for chunk in items.chunks(500) {
             let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
@@ -1192,6 +1288,7 @@ impl OutboxStore for SqliteStore {
         lease_until: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<OutboxItem>> {
+        timed!("claim_webhooks");
         // One statement: two instances claiming at once never get the same item.
         let rows = sqlx::query(
             "UPDATE webhook_outbox SET locked_until = $2 WHERE id IN (\
@@ -1222,6 +1319,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn webhook_delivered(&self, id: i64) -> StoreResult<()> {
+        timed!("webhook_delivered");
         sqlx::query("DELETE FROM webhook_outbox WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -1237,6 +1335,7 @@ impl OutboxStore for SqliteStore {
         error: &str,
         now: UnixTime,
     ) -> StoreResult<()> {
+        timed!("webhook_failed");
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, locked_until = NULL, \
              last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
@@ -1253,6 +1352,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn release_webhooks(&self, ids: &[i64]) -> StoreResult<()> {
+        timed!("release_webhooks");
         for id in ids {
             sqlx::query("UPDATE webhook_outbox SET locked_until = NULL WHERE id = $1")
                 .bind(id)
@@ -1264,6 +1364,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn outbox_counts(&self) -> StoreResult<OutboxCounts> {
+        timed!("outbox_counts");
         let row = sqlx::query(
             "SELECT COUNT(*) FILTER (WHERE failed_at IS NULL) AS pending, \
              COUNT(*) FILTER (WHERE failed_at IS NOT NULL) AS failed FROM webhook_outbox",
@@ -1277,12 +1378,17 @@ impl OutboxStore for SqliteStore {
         })
     }
 
-    async fn purge_failed_webhooks(&self, before: UnixTime) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM webhook_outbox WHERE failed_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
+    async fn purge_failed_webhooks(&self, before: UnixTime, limit: u32) -> StoreResult<u64> {
+        timed!("purge_failed_webhooks");
+        let done = sqlx::query(
+            "DELETE FROM webhook_outbox WHERE rowid IN (SELECT rowid FROM webhook_outbox WHERE \
+             failed_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 }
@@ -1302,6 +1408,7 @@ impl Storage for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        timed!("ping");
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await
@@ -1310,6 +1417,7 @@ impl Storage for SqliteStore {
     }
 
     async fn counts(&self, idle_before: UnixTime, now: UnixTime) -> StoreResult<Counts> {
+        timed!("counts");
         let (clients, users, sessions): (i64, i64, i64) = sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM clients), (SELECT COUNT(*) FROM users), \
              (SELECT COUNT(*) FROM sessions WHERE expires_at > $1 AND last_seen_at >= $2)",
@@ -1328,6 +1436,7 @@ impl Storage for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(backend = "sqlite"))]
     async fn migrate(&self) -> StoreResult<Vec<i64>> {
+        timed!("migrate");
         let mut applied = Vec::new();
         for m in MIGRATIONS {
             // BEGIN IMMEDIATE holds the write lock from the start: a second process migrating the

@@ -91,6 +91,31 @@ fn describe() {
         "Database pool connections by state (idle, in_use)"
     );
     describe_gauge!("db_pool_max_connections", "Configured database pool size");
+    describe_histogram!(
+        "db_query_duration_seconds",
+        "Time of one store operation (its statements and the wait for a connection), by operation"
+    );
+    describe_gauge!(
+        "oauth2_active_sessions",
+        "Browser sessions live now, in the whole database (every instance reports the same figure)"
+    );
+}
+
+/// How often [`refresh_cluster_gauges`] should run: a database count, so not per scrape.
+pub const CLUSTER_GAUGE_PERIOD: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Figures read from the database, the same on every instance: the live sessions. Run every
+/// [`CLUSTER_GAUGE_PERIOD`] rather than per request or per scrape.
+pub async fn refresh_cluster_gauges(svc: &Services) {
+    let now = oauth2_actors::now();
+    match svc
+        .store
+        .counts(now - svc.settings.session_idle_timeout, now)
+        .await
+    {
+        Ok(counts) => metrics::gauge!("oauth2_active_sessions").set(counts.active_sessions as f64),
+        Err(e) => tracing::warn!(error = %e, "could not count the active sessions"),
+    }
 }
 
 /// Counts and times every request by its route template.

@@ -862,6 +862,37 @@ both!(
 );
 
 both!(
+    cleanup_works_through_a_backlog_larger_than_one_batch,
+    // The server's own job is off: only the command deletes here.
+    &[
+        ("OAUTH2_CLEANUP_BATCH_SIZE", "2"),
+        ("OAUTH2_CLEANUP_INTERVAL", "0")
+    ],
+    |app: TestApp| async move {
+        let store = &app.services.store;
+        let now = oauth2_actors::now();
+        // Five failures older than the window (900 s by default), in three batches of at most
+        // two, and one recent failure that stays.
+        for i in 0..5 {
+            store
+                .record_login_failure("user:erin", now - 2000 - i)
+                .await
+                .unwrap();
+        }
+        store.record_login_failure("user:erin", now).await.unwrap();
+
+        let report = Cli::for_app(&app).run(&["cleanup"]).await.json();
+
+        assert_eq!(report["login_failures"], 5, "{report}");
+        assert_eq!(
+            store.count_login_failures("user:erin", 0).await.unwrap(),
+            1,
+            "the recent failure stays"
+        );
+    }
+);
+
+both!(
     an_admin_client_made_by_the_cli_is_granted_the_admin_scope_and_the_change_is_an_event,
     &[],
     |app: TestApp| async move {

@@ -182,6 +182,29 @@ fn a_negative_access_token_lifetime_is_rejected() {
 }
 
 #[test]
+fn a_zero_cleanup_batch_size_is_rejected() {
+    assert_rejected(Bad {
+        env: &[("OAUTH2_CLEANUP_BATCH_SIZE", "0")],
+        setting: &["OAUTH2_CLEANUP_BATCH_SIZE"],
+        shows: &["'0'"],
+        ..Bad::default()
+    });
+}
+
+#[test]
+fn an_unknown_otlp_protocol_is_rejected() {
+    assert_rejected(Bad {
+        env: &[
+            ("OAUTH2_OTLP_ENDPOINT", "http://127.0.0.1:4317"),
+            ("OAUTH2_OTLP_PROTOCOL", "http/json"),
+        ],
+        setting: &["OAUTH2_OTLP_PROTOCOL"],
+        shows: &["http/json", "grpc"],
+        ..Bad::default()
+    });
+}
+
+#[test]
 fn a_zero_refresh_token_lifetime_is_rejected() {
     assert_rejected(Bad {
         env: &[("OAUTH2_REFRESH_TOKEN_EXPIRATION", "0")],

@@ -50,6 +50,8 @@ mod oidc;
 mod openapi;
 mod otlp;
 mod password;
+mod process;
 mod refresh;
 mod registration;
 mod revocation;
+mod shutdown;

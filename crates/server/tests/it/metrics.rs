@@ -246,3 +246,75 @@ async fn the_runbook_documents_exactly_the_exported_metrics() {
         );
     }
 }
+
+both!(
+    a_running_server_reports_the_live_sessions_of_the_whole_database_and_its_query_latency,
+    &[],
+    |app: TestApp| async move {
+        // A session made through another instance (the in-process app) on the same database:
+        // the figure is the database's, the same on every instance.
+        app.create_user("erin", "erin-password").await;
+        let browser = oauth2_testkit::browser::Browser::new(&app);
+        browser.login("erin", "erin-password", "").await;
+        let client = app.service_client("").await;
+
+        // The real binary has a metrics recorder of its own (the test process's is shared).
+        let server = crate::process::RunningServer::start(&app.env).await;
+        let other = TestApp {
+            address: server.url(""),
+            port: server.port,
+            database_url: app.database_url.clone(),
+            env: app.env.clone(),
+            services: app.services.clone(),
+            http: reqwest::Client::new(),
+        };
+        let token = other.access_token(&client).await;
+        let (status, _) = other.introspect(&client, &token).await;
+        assert_eq!(status, 200);
+
+        // The gauge is refreshed in the background, first right at start.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let text = loop {
+            let text = scrape(&other).await;
+            if sample(&text, "oauth2_active_sessions", &[]).is_some() {
+                break text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no oauth2_active_sessions after 30 s: {text}"
+            );
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        };
+        assert_eq!(sample(&text, "oauth2_active_sessions", &[]), Some(1.0));
+        // The client lookup of the token request and the deny-list lookup of the introspection
+        // went to the database, each timed under its operation's name.
+        for operation in ["get_client", "revoked_among"] {
+            let count = sample(
+                &text,
+                "db_query_duration_seconds_count",
+                &[&format!("operation=\"{operation}\"")],
+            );
+            assert!(
+                count.is_some_and(|n| n >= 1.0),
+                "{operation} was timed: {count:?}: {text}"
+            );
+        }
+        // One label, `operation`, besides the buckets' `le`: never a value from a query.
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("db_query_duration_seconds"))
+        {
+            let labels = line
+                .split_once('{')
+                .and_then(|(_, r)| r.split_once('}'))
+                .map(|(l, _)| l)
+                .unwrap_or_default();
+            for label in labels.split(',') {
+                assert!(
+                    label.starts_with("operation=\"") || label.starts_with("le=\""),
+                    "{line}"
+                );
+            }
+        }
+    }
+);

@@ -1,10 +1,16 @@
 //! OpenTelemetry export: the real binary (the tracing subscriber is process-wide, so the
 //! in-process test app cannot install one of its own) sends the spans of a token request to an
-//! OTLP/HTTP receiver run by the test, with the W3C trace context of the caller.
+//! OTLP receiver run by the test, over HTTP or gRPC, with the W3C trace context of the caller.
 
 use crate::cli::{KillOnDrop, command, run, scratch_dir};
+use crate::process::free_port;
 use oauth2_testkit::temp_path;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -15,6 +21,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tonic::transport::server::TcpIncoming;
 
 /// One exported span, with the `service.name` of the batch it came in.
 #[derive(Debug, Clone)]
@@ -28,6 +35,36 @@ struct Received {
 struct Inbox {
     spans: Vec<Received>,
     problems: Vec<String>,
+}
+
+impl Inbox {
+    fn record(&mut self, export: ExportTraceServiceRequest) {
+        for resource_spans in export.resource_spans {
+            let service = resource_spans
+                .resource
+                .as_ref()
+                .and_then(|r| string_attribute(&r.attributes, "service.name"))
+                .unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                for span in scope.spans {
+                    self.spans.push(Received {
+                        service: service.clone(),
+                        span,
+                    });
+                }
+            }
+        }
+    }
+
+    fn spans(inbox: &Mutex<Inbox>) -> Vec<Received> {
+        let inbox = inbox.lock().unwrap();
+        assert!(
+            inbox.problems.is_empty(),
+            "bad export requests: {:?}",
+            inbox.problems
+        );
+        inbox.spans.clone()
+    }
 }
 
 /// An OTLP/HTTP receiver on a free loopback port: `POST /v1/traces` with a protobuf
@@ -54,13 +91,61 @@ impl Receiver {
     }
 
     fn spans(&self) -> Vec<Received> {
-        let inbox = self.inbox.lock().unwrap();
-        assert!(
-            inbox.problems.is_empty(),
-            "bad export requests: {:?}",
-            inbox.problems
-        );
-        inbox.spans.clone()
+        Inbox::spans(&self.inbox)
+    }
+}
+
+/// An OTLP/gRPC receiver on a free loopback port: the `TraceService` server that
+/// opentelemetry-proto generates for tonic, on a thread with its own Tokio runtime.
+struct GrpcReceiver {
+    port: u16,
+    inbox: Arc<Mutex<Inbox>>,
+}
+
+struct Collector(Arc<Mutex<Inbox>>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.lock().unwrap().record(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+impl GrpcReceiver {
+    fn start() -> GrpcReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        let collector = Collector(inbox.clone());
+        // Lives as long as the test process.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tonic::transport::Server::builder()
+                    .serve_with_incoming(
+                        TraceServiceServer::new(collector),
+                        TcpIncoming::from(listener),
+                    )
+                    .await
+                    .unwrap();
+            });
+        });
+        GrpcReceiver { port, inbox }
+    }
+
+    fn spans(&self) -> Vec<Received> {
+        Inbox::spans(&self.inbox)
     }
 }
 
@@ -107,22 +192,7 @@ fn serve_connection(stream: TcpStream, inbox: &Mutex<Inbox>) {
         } else {
             match ExportTraceServiceRequest::decode(body.as_slice()) {
                 Ok(export) => {
-                    let mut inbox = inbox.lock().unwrap();
-                    for resource_spans in export.resource_spans {
-                        let service = resource_spans
-                            .resource
-                            .as_ref()
-                            .and_then(|r| string_attribute(&r.attributes, "service.name"))
-                            .unwrap_or_default();
-                        for scope in resource_spans.scope_spans {
-                            for span in scope.spans {
-                                inbox.spans.push(Received {
-                                    service: service.clone(),
-                                    span,
-                                });
-                            }
-                        }
-                    }
+                    inbox.lock().unwrap().record(export);
                     None
                 }
                 Err(e) => Some(format!("not an ExportTraceServiceRequest: {e}")),
@@ -159,24 +229,37 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// Traces the token request's whole path: request span (child of the caller's span) → token
 /// operation → client authentication → database. The batch exporter is set to wait 30 s between
 /// exports, so the spans can only arrive through the flush when the server stops on SIGTERM.
 #[actix_web::test]
 async fn a_token_request_exports_its_spans_as_children_of_the_incoming_traceparent() {
     let receiver = Receiver::start();
+    exports_a_token_requests_trace(receiver.port, None, || receiver.spans()).await;
+}
+
+/// The same over OTLP/gRPC (`OAUTH2_OTLP_PROTOCOL=grpc`), to the tonic `TraceService`.
+#[actix_web::test]
+async fn over_grpc_a_token_request_exports_the_same_spans() {
+    let receiver = GrpcReceiver::start();
+    exports_a_token_requests_trace(receiver.port, Some("grpc"), || receiver.spans()).await;
+}
+
+/// Runs the binary exporting to `receiver_port` (with `OAUTH2_OTLP_PROTOCOL` = `protocol`, if
+/// given), makes a token request in a caller's trace, stops the server with SIGTERM, and checks
+/// what `spans` then returns.
+async fn exports_a_token_requests_trace(
+    receiver_port: u16,
+    protocol: Option<&str>,
+    spans: impl Fn() -> Vec<Received>,
+) {
     let dir = scratch_dir();
     let port = free_port();
-    let env: BTreeMap<String, String> = [
+    let mut env: BTreeMap<String, String> = [
         ("OAUTH2_SERVER_PORT", port.to_string()),
         (
             "OAUTH2_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{}", receiver.port),
+            format!("http://127.0.0.1:{receiver_port}"),
         ),
         ("OAUTH2_SERVICE_NAME", "oauth2-otlp-test".to_owned()),
         ("OAUTH2_LOG_FORMAT", "json".to_owned()),
@@ -186,6 +269,9 @@ async fn a_token_request_exports_its_spans_as_children_of_the_incoming_tracepare
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    if let Some(p) = protocol {
+        env.insert("OAUTH2_OTLP_PROTOCOL".into(), p.to_owned());
+    }
 
     // The client is created in the database directly: the server meets it first in the token
     // request, so the client lookup goes to the database inside the request's trace.
@@ -268,15 +354,16 @@ async fn a_token_request_exports_its_spans_as_children_of_the_incoming_tracepare
     assert!(status.success(), "a clean exit: {status}: {}", logs());
 
     // The receiver has answered each export before the server could exit; allow a moment more.
-    let mut spans = Vec::new();
+    let mut received = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        spans = receiver.spans();
-        if spans.iter().any(|r| r.span.name == "request") {
+        received = spans();
+        if received.iter().any(|r| r.span.name == "request") {
             break;
         }
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
     }
+    let spans = received;
     let names: Vec<&str> = spans.iter().map(|r| r.span.name.as_str()).collect();
     assert!(
         spans.iter().all(|r| r.service == "oauth2-otlp-test"),

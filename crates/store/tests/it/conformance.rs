@@ -18,8 +18,10 @@ use tokio::sync::Barrier;
 
 mod admin;
 mod events;
+mod housekeeping;
 pub use admin::*;
 pub use events::*;
+pub use housekeeping::*;
 
 type Db = Arc<dyn Storage>;
 
@@ -95,6 +97,9 @@ macro_rules! conformance_suite {
             a_failed_delivery_is_retried_later_or_given_up_on,
             released_outbox_items_are_due_at_once,
             counts_are_the_clients_the_users_and_the_live_sessions,
+            every_purge_deletes_at_most_its_limit_per_call_and_keeps_live_rows,
+            access_token_purges_count_deny_list_entries_and_records_against_one_limit,
+            concurrent_batched_purges_delete_each_expired_row_once_and_no_live_one,
         );
     };
     (@cases $fresh:path; $($case:ident),* $(,)?) => {
@@ -505,8 +510,8 @@ pub async fn purging_codes_deletes_only_expired_ones_used_or_not(db: Db) {
     }
     db.redeem_code("old-used", NOW - 2).await.unwrap();
 
-    assert_eq!(db.purge_expired_codes(NOW).await.unwrap(), 2);
-    assert_eq!(db.purge_expired_codes(NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_expired_codes(NOW, 1000).await.unwrap(), 2);
+    assert_eq!(db.purge_expired_codes(NOW, 1000).await.unwrap(), 0);
 
     for gone in ["old", "old-used"] {
         assert_eq!(
@@ -617,8 +622,8 @@ pub async fn purging_access_tokens_deletes_only_expired_entries(db: Db) {
     }
 
     // One expired record and one expired deny-list entry; "expired" is strictly before now.
-    assert_eq!(db.purge_expired_access_tokens(NOW).await.unwrap(), 2);
-    assert_eq!(db.purge_expired_access_tokens(NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_expired_access_tokens(NOW, 1000).await.unwrap(), 2);
+    assert_eq!(db.purge_expired_access_tokens(NOW, 1000).await.unwrap(), 0);
 
     assert!(!db.is_access_token_revoked("deny-old").await.unwrap());
     assert!(db.is_access_token_revoked("deny-edge").await.unwrap());
@@ -880,7 +885,7 @@ pub async fn purging_refresh_tokens_deletes_only_expired_ones(db: Db) {
         db.insert_refresh_token(&token).await.unwrap();
     }
 
-    assert_eq!(db.purge_expired_refresh_tokens(NOW).await.unwrap(), 1);
+    assert_eq!(db.purge_expired_refresh_tokens(NOW, 1000).await.unwrap(), 1);
 
     assert_eq!(db.get_refresh_token("old").await.unwrap(), None);
     assert!(db.get_refresh_token("edge").await.unwrap().is_some());
@@ -1029,7 +1034,7 @@ pub async fn purging_retired_keys_deletes_only_keys_retired_before_now(db: Db) {
         db.insert_key(&k).await.unwrap();
     }
 
-    assert_eq!(db.purge_retired_keys(NOW).await.unwrap(), 1);
+    assert_eq!(db.purge_retired_keys(NOW, 1000).await.unwrap(), 1);
 
     let kids: Vec<String> = db
         .list_keys()
@@ -1175,8 +1180,8 @@ pub async fn purging_sessions_removes_idle_and_ended_ones_and_keeps_live_ones(db
         db.create_session(&s).await.unwrap();
     }
 
-    assert_eq!(db.purge_sessions(idle_before, NOW).await.unwrap(), 4);
-    assert_eq!(db.purge_sessions(idle_before, NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_sessions(idle_before, NOW, 1000).await.unwrap(), 4);
+    assert_eq!(db.purge_sessions(idle_before, NOW, 1000).await.unwrap(), 0);
 
     for (id, _, _, kept) in cases {
         let found = db.get_session(id).await.unwrap().is_some();
@@ -1259,8 +1264,8 @@ pub async fn purging_login_failures_deletes_only_those_before_the_cutoff(db: Db)
         .unwrap();
     db.record_login_failure("ip:192.0.2.1", NOW).await.unwrap();
 
-    assert_eq!(db.purge_login_failures(NOW).await.unwrap(), 3);
-    assert_eq!(db.purge_login_failures(NOW).await.unwrap(), 0);
+    assert_eq!(db.purge_login_failures(NOW, 1000).await.unwrap(), 3);
+    assert_eq!(db.purge_login_failures(NOW, 1000).await.unwrap(), 0);
 
     assert_eq!(db.count_login_failures("user:alice", 0).await.unwrap(), 2);
     assert_eq!(db.count_login_failures("user:alice", NOW).await.unwrap(), 2);

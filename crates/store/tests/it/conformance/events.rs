@@ -89,7 +89,9 @@ pub async fn purging_events_deletes_only_older_ones(db: Db) {
     db.append_events(&(0..5).map(event).collect::<Vec<_>>())
         .await
         .unwrap();
-    assert_eq!(db.purge_events(NOW + 3).await.unwrap(), 3);
+    // At most `limit` a call: 2, then the 1 left.
+    assert_eq!(db.purge_events(NOW + 3, 2).await.unwrap(), 2);
+    assert_eq!(db.purge_events(NOW + 3, 100).await.unwrap(), 1);
     let left: Vec<String> = db
         .list_events(None, 10)
         .await
@@ -98,7 +100,7 @@ pub async fn purging_events_deletes_only_older_ones(db: Db) {
         .map(|e| e.event_id)
         .collect();
     assert_eq!(left, ["ev-4", "ev-3"]);
-    assert_eq!(db.purge_events(NOW + 3).await.unwrap(), 0);
+    assert_eq!(db.purge_events(NOW + 3, 100).await.unwrap(), 0);
 }
 
 fn items(n: usize) -> Vec<(String, String)> {
@@ -194,8 +196,8 @@ pub async fn a_failed_delivery_is_retried_later_or_given_up_on(db: Db) {
     assert_eq!(retried[0].event_id, claimed[0].event_id);
     assert_eq!(retried[0].attempts, 1);
     // Given-up items stay for inspection until retention.
-    assert_eq!(db.purge_failed_webhooks(NOW).await.unwrap(), 0);
-    assert_eq!(db.purge_failed_webhooks(NOW + 1).await.unwrap(), 1);
+    assert_eq!(db.purge_failed_webhooks(NOW, 100).await.unwrap(), 0);
+    assert_eq!(db.purge_failed_webhooks(NOW + 1, 100).await.unwrap(), 1);
     assert_eq!(db.outbox_counts().await.unwrap().failed, 0);
 }
 
