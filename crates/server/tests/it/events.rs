@@ -1,8 +1,9 @@
 //! The event system: what each action emits, the filters, and the sinks (audit table, memory
 //! ring, log, webhook with its outbox, Redis stream).
 
-use crate::cli::{KillOnDrop, command, run, scratch_dir};
+use crate::cli::{run, scratch_dir};
 use crate::http_receiver::read_request;
+use crate::process::RunningServer;
 use oauth2_core::client::{AuthMethod, GrantType};
 use oauth2_testkit::browser::Browser;
 use oauth2_testkit::flow::{pkce_pair, sign_in_and_allow, standard_request};
@@ -11,8 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::Stdio;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const CB: &str = "https://app.example/cb";
@@ -444,20 +444,17 @@ struct Inbox {
 /// A webhook receiver on a free loopback port.
 struct Receiver {
     port: u16,
-    state: Arc<(Mutex<Inbox>, Condvar)>,
+    state: Arc<Mutex<Inbox>>,
 }
 
 impl Receiver {
     fn start(script: &[Mode]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let state = Arc::new((
-            Mutex::new(Inbox {
-                deliveries: Vec::new(),
-                script: script.iter().rev().copied().collect(),
-            }),
-            Condvar::new(),
-        ));
+        let state = Arc::new(Mutex::new(Inbox {
+            deliveries: Vec::new(),
+            script: script.iter().rev().copied().collect(),
+        }));
         let shared = state.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
@@ -468,16 +465,12 @@ impl Receiver {
         Receiver { port, state }
     }
 
-    /// [`Receiver::wait_for`] for async tests whose server runs on the test's own thread: it
-    /// must keep running while the test waits.
-    async fn wait_for_async(
-        &self,
-        what: &str,
-        done: impl Fn(&[Delivery]) -> bool,
-    ) -> Vec<Delivery> {
+    /// Waits (at most a minute: the test fails then) until `done` holds for the deliveries,
+    /// without blocking the thread: an in-process server runs on it.
+    async fn wait_for(&self, what: &str, done: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            let seen = self.state.0.lock().unwrap().deliveries.clone();
+            let seen = self.state.lock().unwrap().deliveries.clone();
             if done(&seen) {
                 return seen;
             }
@@ -492,26 +485,9 @@ impl Receiver {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/hooks/oauth2", self.port)
     }
-
-    /// Waits until `done` holds for the deliveries (at most a minute: the test fails then).
-    fn wait_for(&self, what: &str, done: impl Fn(&[Delivery]) -> bool) -> Vec<Delivery> {
-        let (lock, cv) = &*self.state;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut inbox = lock.lock().unwrap();
-        while !done(&inbox.deliveries) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "waited a minute for {what}; got {:#?}",
-                inbox.deliveries
-            );
-            inbox = cv.wait_timeout(inbox, left).unwrap().0;
-        }
-        inbox.deliveries.clone()
-    }
 }
 
-fn serve(stream: TcpStream, state: &(Mutex<Inbox>, Condvar)) {
+fn serve(stream: TcpStream, state: &Mutex<Inbox>) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -519,17 +495,14 @@ fn serve(stream: TcpStream, state: &(Mutex<Inbox>, Condvar)) {
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         let (line, headers, body) = (request.line, request.headers, request.body);
-        let (lock, cv) = state;
         let mode = {
-            let mut inbox = lock.lock().unwrap();
+            let mut inbox = state.lock().unwrap();
             inbox.deliveries.push(Delivery {
                 line,
                 headers,
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
-            let mode = inbox.script.pop().unwrap_or(Mode::Accept);
-            cv.notify_all();
-            mode
+            inbox.script.pop().unwrap_or(Mode::Accept)
         };
         let status = match mode {
             Mode::Accept => "204 No Content",
@@ -605,9 +578,7 @@ async fn signed_and_retried_until_accepted(backend: Backend) {
     let client = app.service_client("read").await;
     app.access_token(&client).await;
 
-    let got = receiver
-        .wait_for_async("three attempts", |d| d.len() >= 3)
-        .await;
+    let got = receiver.wait_for("three attempts", |d| d.len() >= 3).await;
     let ids: Vec<&str> = got.iter().map(Delivery::id).collect();
     assert_eq!(ids[0], ids[1], "a retry carries the same event id");
     assert_eq!(ids[1], ids[2]);
@@ -636,9 +607,7 @@ async fn signed_and_retried_until_accepted(backend: Backend) {
         browser.login("carol", "pw-carol-123", "/").await.status,
         303
     );
-    let got = receiver
-        .wait_for_async("the sign-in", |d| d.len() >= 4)
-        .await;
+    let got = receiver.wait_for("the sign-in", |d| d.len() >= 4).await;
     assert_eq!(got[3].event()["type"], "login.succeeded");
     assert_signed(&got[3]);
     assert_eq!(got.len(), 4);
@@ -655,9 +624,7 @@ async fn given_up_after_the_last_attempt(backend: Backend) {
     app.create_user("gina", "pw-gina-123").await;
     let browser = Browser::new(&app);
     assert_eq!(browser.login("gina", "wrong", "/").await.status, 401);
-    receiver
-        .wait_for_async("two attempts", |d| d.len() >= 2)
-        .await;
+    receiver.wait_for("two attempts", |d| d.len() >= 2).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let counts = app.services.store.outbox_counts().await.unwrap();
@@ -670,7 +637,7 @@ async fn given_up_after_the_last_attempt(backend: Backend) {
     }
     // Given up means no third attempt (the backoff would have allowed several by now).
     actix_web::rt::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(receiver.state.0.lock().unwrap().deliveries.len(), 2);
+    assert_eq!(receiver.state.lock().unwrap().deliveries.len(), 2);
 }
 
 mod webhook_gives_up {
@@ -699,18 +666,16 @@ mod webhook_retries {
 
 /// The real binary: delivery begins, the process is killed while the receiver holds the request,
 /// and the next start delivers the same event (and one the CLI recorded meanwhile).
-#[test]
-fn a_webhook_delivery_cut_off_by_a_crash_is_made_after_the_restart() {
+#[actix_web::test]
+async fn a_webhook_delivery_cut_off_by_a_crash_is_made_after_the_restart() {
     let receiver = Receiver::start(&[Mode::Hang]);
     let dir = scratch_dir();
     let db = temp_path("db");
-    let port = free_port();
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert(
         "OAUTH2_DATABASE_URL".into(),
         format!("sqlite:{}", db.display()),
     );
-    env.insert("OAUTH2_SERVER_PORT".into(), port.to_string());
     env.insert("OAUTH2_ARGON2_MEMORY_KIB".into(), "64".into());
     env.insert("OAUTH2_ARGON2_ITERATIONS".into(), "1".into());
     env.insert("OAUTH2_LOG_LEVEL".into(), "warn".into());
@@ -729,13 +694,15 @@ fn a_webhook_delivery_cut_off_by_a_crash_is_made_after_the_restart() {
     );
     assert_eq!(created.code, Some(0), "{created:#?}");
 
-    let first = start(&dir, &env, port);
-    sign_in_fails(port, "dave");
-    let held = receiver.wait_for("the first attempt", |d| !d.is_empty());
+    let first = RunningServer::start(&env).await;
+    sign_in_fails(first.port, "dave");
+    let held = receiver
+        .wait_for("the first attempt", |d| !d.is_empty())
+        .await;
     assert_signed(&held[0]);
     let event_id = held[0].id().to_owned();
     assert_eq!(held[0].event()["type"], "login.failed");
-    // A crash in the middle of the delivery.
+    // A crash (SIGKILL) in the middle of the delivery.
     drop(first);
 
     // Meanwhile the CLI makes a change: its event waits in the outbox (the CLI does not deliver).
@@ -747,11 +714,13 @@ fn a_webhook_delivery_cut_off_by_a_crash_is_made_after_the_restart() {
     );
     let client_id = client.json()["client_id"].as_str().unwrap().to_owned();
 
-    let _second = start(&dir, &env, port);
-    let got = receiver.wait_for("the event again, and the CLI's", |d| {
-        d.iter().skip(1).any(|x| x.id() == event_id)
-            && d.iter().any(|x| x.event()["type"] == "client.created")
-    });
+    let _second = RunningServer::start(&env).await;
+    let got = receiver
+        .wait_for("the event again, and the CLI's", |d| {
+            d.iter().skip(1).any(|x| x.id() == event_id)
+                && d.iter().any(|x| x.event()["type"] == "client.created")
+        })
+        .await;
     for d in &got {
         assert_signed(d);
     }
@@ -761,35 +730,6 @@ fn a_webhook_delivery_cut_off_by_a_crash_is_made_after_the_restart() {
         .unwrap();
     assert_eq!(cli.event()["actor"], "cli");
     assert_eq!(cli.event()["client_id"], client_id.as_str());
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts `serve` and waits until it answers.
-fn start(dir: &std::path::Path, env: &BTreeMap<String, String>, port: u16) -> KillOnDrop {
-    let child = command(dir, env, &["serve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let guard = KillOnDrop(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http(
-        port,
-        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .is_none()
-    {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    guard
 }
 
 fn http(port: u16, request: &str) -> Option<String> {
@@ -923,17 +863,15 @@ async fn sigterm_writes_the_queued_events_before_the_process_ends() {
     use sqlx::Connection;
     let dir = scratch_dir();
     let db = temp_path("db");
-    let port = free_port();
     let url = format!("sqlite:{}", db.display());
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     env.insert("OAUTH2_DATABASE_URL".into(), url.clone());
-    env.insert("OAUTH2_SERVER_PORT".into(), port.to_string());
     env.insert("OAUTH2_LOG_LEVEL".into(), "warn".into());
     env.insert("OAUTH2_CLEANUP_INTERVAL".into(), "0".into());
     let created = run(&dir, &env, &["client", "create", "--name", "svc"], None);
     let client_id = created.json()["client_id"].as_str().unwrap().to_owned();
 
-    let mut server = start(&dir, &env, port);
+    let mut server = RunningServer::start(&env).await;
     let mut lock = sqlx::sqlite::SqliteConnection::connect(&url).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut lock)
@@ -943,7 +881,7 @@ async fn sigterm_writes_the_queued_events_before_the_process_ends() {
     // A refused token request (a wrong secret): answered without writing, its event queued.
     let body = "grant_type=client_credentials";
     let answer = http(
-        port,
+        server.port,
         &format!(
             "POST /oauth/token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
              Authorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
@@ -957,29 +895,17 @@ async fn sigterm_writes_the_queued_events_before_the_process_ends() {
     // Give the dispatcher time to take the event and block on the lock.
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
 
-    let pid = server.0.id().to_string();
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(term.success());
+    server.sigterm();
     actix_web::rt::time::sleep(Duration::from_millis(1000)).await;
     // Still there: it is waiting to write the event.
     assert!(
-        server.0.try_wait().unwrap().is_none(),
-        "exited before writing"
+        server.child.0.try_wait().unwrap().is_none(),
+        "exited before writing: {}",
+        server.logs()
     );
     sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = server.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop");
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "{status:?}");
+    let status = server.exit_status().await;
+    assert!(status.success(), "{status:?}: {}", server.logs());
     let kinds: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT kind, client_id FROM events ORDER BY id")
             .fetch_all(&mut lock)

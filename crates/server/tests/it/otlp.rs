@@ -3,6 +3,7 @@
 //! OTLP receiver run by the test, over HTTP or gRPC, with the W3C trace context of the caller.
 
 use crate::cli::{KillOnDrop, command, run, scratch_dir};
+use crate::http_receiver::read_request;
 use crate::process::free_port;
 use oauth2_testkit::temp_path;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
@@ -16,7 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -155,33 +156,9 @@ fn serve_connection(stream: TcpStream, inbox: &Mutex<Inbox>) {
         return;
     };
     let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return; // closed by the exporter
-        }
-        let mut headers = BTreeMap::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                headers.insert(name.trim().to_ascii_lowercase(), value.trim().to_owned());
-            }
-        }
-        let length: usize = headers
-            .get("content-length")
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
+    // Until the exporter closes the connection.
+    while let Some(request) = read_request(&mut reader) {
+        let (request_line, headers, body) = (request.line, request.headers, request.body);
         let mut parts = request_line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
         let content_type = headers.get("content-type").map(String::as_str);
