@@ -619,7 +619,9 @@ both!(
             .unwrap()
             .unwrap();
         assert!(alice.enabled);
-        // Nothing changed, so no change was recorded (signing in was, and is on the page).
+        // Nothing changed, so no change was recorded (signing in was, and is on the page once
+        // the queue has been written).
+        app.services.events.flush().await;
         let events = open(&browser, "/admin/events").await;
         assert!(events.body.contains("login.succeeded"), "{}", events.body);
         for change in [
