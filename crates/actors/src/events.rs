@@ -615,7 +615,8 @@ async fn deliver_webhooks(
             }
         }
         let now = crate::now();
-        let claimed = match store.claim_webhooks(now, now + lease, IN_FLIGHT).await {
+        let lease_until = now + lease;
+        let claimed = match store.claim_webhooks(now, lease_until, IN_FLIGHT).await {
             Ok(items) => items,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the webhook outbox");
@@ -640,6 +641,7 @@ async fn deliver_webhooks(
                 key.clone(),
                 store.clone(),
                 item,
+                lease_until,
             ));
         }
         loop {
@@ -671,6 +673,7 @@ async fn attempt(
     key: Arc<Vec<u8>>,
     store: Arc<dyn Storage>,
     item: OutboxItem,
+    lease_until: UnixTime,
 ) -> i64 {
     let timestamp = crate::now();
     let signature = webhook_signature(&key, &item.event_id, timestamp, item.payload.as_bytes());
@@ -694,7 +697,7 @@ async fn attempt(
         None => {
             metrics::counter!("oauth2_webhook_deliveries_total", "result" => "delivered")
                 .increment(1);
-            store.webhook_delivered(item.id).await
+            store.webhook_delivered(item.id, lease_until).await
         }
         Some(error) => {
             let attempts = item.attempts + 1;
@@ -713,12 +716,20 @@ async fn attempt(
             } else {
                 tracing::debug!(event_id = %item.event_id, attempts, %error, "webhook delivery failed; will retry");
             }
-            store.webhook_failed(item.id, retry_at, &error, now).await
+            store
+                .webhook_failed(item.id, lease_until, retry_at, &error, now)
+                .await
         }
     };
-    if let Err(e) = recorded {
+    match recorded {
+        Ok(true) => {}
+        // The claim ran out during the attempt (a stalled process): the item is another
+        // claim's now, and its outcome that claim's to record.
+        Ok(false) => {
+            tracing::debug!(event_id = %item.event_id, "webhook claim ran out before the outcome was recorded")
+        }
         // The claim runs out and the item is tried again: at least once, perhaps twice.
-        tracing::warn!(error = %e, "cannot record a webhook delivery's outcome");
+        Err(e) => tracing::warn!(error = %e, "cannot record a webhook delivery's outcome"),
     }
     item.id
 }

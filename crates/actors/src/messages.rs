@@ -488,7 +488,19 @@ impl<T: crate::admin::AdminOp> Handler<AdminCall<T>> for AdminActor {
         let svc = self.svc.clone();
         Box::pin(async move {
             let now = crate::now();
-            let admin = svc.authenticate_admin(&msg.token, now).await?;
+            let admin = match svc.authenticate_admin(&msg.token, now).await {
+                Ok(admin) => admin,
+                Err(e) => {
+                    // A refused admin token is worth knowing about (no client to name: the
+                    // token may be anything).
+                    if svc.events.wants(EventKind::TokenRefused) {
+                        svc.emit(EventDraft::new(EventKind::TokenRefused).detail(
+                            serde_json::json!({ "endpoint": "admin_api", "error": e.code.as_str() }),
+                        ));
+                    }
+                    return Err(e);
+                }
+            };
             msg.op.run(svc, admin, now).await
         })
     }

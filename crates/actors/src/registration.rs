@@ -92,6 +92,10 @@ impl Services {
                 .use_initial_token(&hash_secret(token), now)
                 .await?
         {
+            self.emit(
+                crate::events::EventDraft::new(EventKind::TokenRefused)
+                    .detail(json!({ "endpoint": "registration", "error": "invalid_token" })),
+            );
             return Err(OAuthError::invalid_token(
                 "the initial access token is unknown, expired or used up",
             ));
@@ -149,6 +153,11 @@ impl Services {
             .as_deref()
             .is_some_and(|hash| verify_secret(token, hash));
         if !valid {
+            self.emit(registration_event(
+                EventKind::TokenRefused,
+                client_id,
+                json!({ "endpoint": "registration", "error": "invalid_token" }),
+            ));
             return Err(bad_registration_token());
         }
         Ok((client, token.to_owned()))

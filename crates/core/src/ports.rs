@@ -496,16 +496,19 @@ pub trait OutboxStore: Send + Sync {
         lease_until: UnixTime,
         limit: u32,
     ) -> StoreResult<Vec<OutboxItem>>;
-    /// Delivered: the item goes.
-    async fn webhook_delivered(&self, id: i64) -> StoreResult<()>;
-    /// An attempt failed: due again at `retry_at`, or given up on (`None`).
+    /// Delivered: the item goes. Only while the claim that ends at `lease_until` still holds
+    /// it (a claim that ran out belongs to whoever claimed the item since); returns whether.
+    async fn webhook_delivered(&self, id: i64, lease_until: UnixTime) -> StoreResult<bool>;
+    /// An attempt failed: due again at `retry_at`, or given up on (`None`); only under the
+    /// claim that ends at `lease_until`, so an attempt is never counted twice. Returns whether.
     async fn webhook_failed(
         &self,
         id: i64,
+        lease_until: UnixTime,
         retry_at: Option<UnixTime>,
         error: &str,
         now: UnixTime,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Gives claimed items back (at shutdown), due at once.
     async fn release_webhooks(&self, ids: &[i64]) -> StoreResult<()>;
     async fn outbox_counts(&self) -> StoreResult<OutboxCounts>;

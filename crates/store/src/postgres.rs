@@ -1303,37 +1303,41 @@ impl OutboxStore for PgStore {
         Ok(items)
     }
 
-    async fn webhook_delivered(&self, id: i64) -> StoreResult<()> {
+    async fn webhook_delivered(&self, id: i64, lease_until: UnixTime) -> StoreResult<bool> {
         timed!("webhook_delivered");
-        sqlx::query("DELETE FROM webhook_outbox WHERE id = $1")
+        let done = sqlx::query("DELETE FROM webhook_outbox WHERE id = $1 AND locked_until = $2")
             .bind(id)
+            .bind(lease_until)
             .execute(&self.pool)
             .await
             .map_err(db_err)?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn webhook_failed(
         &self,
         id: i64,
+        lease_until: UnixTime,
         retry_at: Option<UnixTime>,
         error: &str,
         now: UnixTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         timed!("webhook_failed");
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, locked_until = NULL, \
              last_error = $2, next_attempt_at = COALESCE($3, next_attempt_at), \
-             failed_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END WHERE id = $1",
+             failed_at = CASE WHEN $3 IS NULL THEN $4 ELSE NULL END \
+             WHERE id = $1 AND locked_until = $5",
         )
         .bind(id)
         .bind(error)
         .bind(retry_at)
         .bind(now)
+        .bind(lease_until)
         .execute(&self.pool)
         .await
         .map_err(db_err)?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn release_webhooks(&self, ids: &[i64]) -> StoreResult<()> {

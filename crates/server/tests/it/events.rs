@@ -229,6 +229,39 @@ both!(
 );
 
 both!(
+    refused_admin_and_registration_credentials_are_events,
+    &[],
+    |app: TestApp| async move {
+        let admin = app
+            .http
+            .get(app.url("/admin/api/clients"))
+            .bearer_auth("not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(admin.status(), 401);
+        let register = app
+            .http
+            .post(app.url("/clients/register"))
+            .bearer_auth("not-an-initial-access-token")
+            .json(&json!({ "redirect_uris": [CB] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(register.status(), 401);
+        let events = audit(&app).await;
+        assert_eq!(kinds(&events), ["token.refused", "token.refused"]);
+        assert_eq!(events[1].detail["endpoint"], "admin_api");
+        assert_eq!(events[1].detail["error"], "invalid_token");
+        assert_eq!(events[1].address.as_deref(), Some("127.0.0.1"));
+        assert_eq!(events[0].detail["endpoint"], "registration");
+        // No token value in either.
+        let text = format!("{events:?}");
+        assert!(!text.contains("not-a-token") && !text.contains("not-an-initial"));
+    }
+);
+
+both!(
     types_can_be_included_and_excluded,
     &[
         ("OAUTH2_EVENTS", "*,-login.failed"),

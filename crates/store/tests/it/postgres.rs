@@ -134,3 +134,21 @@ async fn a_postgres_row_that_does_not_parse_is_reported_as_corrupt() {
         Err(StoreError::Corrupt(_))
     ));
 }
+
+#[tokio::test]
+async fn an_event_row_the_previous_release_writes_to_postgres_reads_back() {
+    let Some(db) = fresh_postgres().await else {
+        return;
+    };
+    let store = PgStore::connect(&db.url, 1).await.unwrap();
+    conformance::an_event_row_the_previous_release_writes_reads_back(
+        db.storage.clone(),
+        async || {
+            sqlx::raw_sql(conformance::PREVIOUS_RELEASE_EVENT_INSERT)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        },
+    )
+    .await;
+}

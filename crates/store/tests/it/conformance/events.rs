@@ -145,8 +145,21 @@ pub async fn outbox_items_are_claimed_once_until_their_lease_runs_out(db: Db) {
     let again = db.claim_webhooks(NOW + 30, NOW + 60, 10).await.unwrap();
     assert_eq!(again.len(), 2);
 
-    db.webhook_delivered(again[0].id).await.unwrap();
+    // The first claim ran out: its outcome is no longer its to record.
+    assert!(!db.webhook_delivered(again[0].id, NOW + 30).await.unwrap());
+    assert!(
+        !db.webhook_failed(again[1].id, NOW + 30, Some(NOW + 40), "late", NOW + 35)
+            .await
+            .unwrap()
+    );
+    assert!(db.webhook_delivered(again[0].id, NOW + 60).await.unwrap());
     assert_eq!(db.outbox_counts().await.unwrap().pending, 2);
+    let still = db.claim_webhooks(NOW + 60, NOW + 90, 10).await.unwrap();
+    assert_eq!(
+        still.iter().map(|i| i.attempts).collect::<Vec<_>>(),
+        [0, 0],
+        "the late failure counted nothing"
+    );
 }
 
 pub async fn concurrent_claims_never_share_an_outbox_item(db: Db) {
@@ -171,12 +184,16 @@ pub async fn a_failed_delivery_is_retried_later_or_given_up_on(db: Db) {
     migrated(&db).await;
     db.enqueue_webhooks(&items(2), NOW).await.unwrap();
     let claimed = db.claim_webhooks(NOW, NOW + 30, 10).await.unwrap();
-    db.webhook_failed(claimed[0].id, Some(NOW + 5), "HTTP 500", NOW)
-        .await
-        .unwrap();
-    db.webhook_failed(claimed[1].id, None, "HTTP 410", NOW)
-        .await
-        .unwrap();
+    assert!(
+        db.webhook_failed(claimed[0].id, NOW + 30, Some(NOW + 5), "HTTP 500", NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        db.webhook_failed(claimed[1].id, NOW + 30, None, "HTTP 410", NOW)
+            .await
+            .unwrap()
+    );
     assert_eq!(
         db.outbox_counts().await.unwrap(),
         OutboxCounts {
@@ -209,4 +226,39 @@ pub async fn released_outbox_items_are_due_at_once(db: Db) {
     let again = db.claim_webhooks(NOW + 1, NOW + 31, 10).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, claimed[1].id);
+}
+
+/// What the release before the event system wrote to `events` (admin changes): during a rolling
+/// upgrade its instances keep doing so on the migrated schema.
+pub const PREVIOUS_RELEASE_EVENT_INSERT: &str = "INSERT INTO events (at, kind, actor, subject, \
+     detail) VALUES (1699999999, 'client.created', 'admin-1', 'app', '{\"client_name\":\"App\"}')";
+
+/// Not in the list: each backend writes [`PREVIOUS_RELEASE_EVENT_INSERT`] with its own
+/// connection through `write_old`.
+pub async fn an_event_row_the_previous_release_writes_reads_back(
+    db: Db,
+    write_old: impl AsyncFnOnce(),
+) {
+    migrated(&db).await;
+    write_old().await;
+    db.append_events(&[event(1)]).await.unwrap();
+    let events = db.list_events(None, 10).await.unwrap();
+    assert_eq!(events.len(), 2);
+    let old = &events[1];
+    assert_eq!(old.event_id, old.id.to_string(), "named by its row");
+    assert_eq!(
+        (
+            old.kind.as_str(),
+            old.actor.as_str(),
+            old.subject.as_str(),
+            old.outcome.as_str()
+        ),
+        ("client.created", "admin-1", "app", "success")
+    );
+    assert_eq!(
+        (&old.client_id, &old.user_id, &old.address, &old.request_id),
+        (&None, &None, &None, &None)
+    );
+    assert_eq!(old.detail, json!({ "client_name": "App" }));
+    assert_eq!(events[0].event_id, "ev-1");
 }
