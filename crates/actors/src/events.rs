@@ -197,10 +197,6 @@ impl EventBus {
         }
     }
 
-    pub fn settings(&self) -> &EventSettings {
-        &self.settings
-    }
-
     /// Whether an event of this kind would go anywhere (emitting one that would not is free,
     /// but building its detail may not be).
     pub fn wants(&self, kind: EventKind) -> bool {

@@ -5,6 +5,7 @@ use crate::auth::{AuthorizeOutcome, PasswordCheck, SignedIn};
 use crate::clients::{CreatedClient, NewClient, create_client};
 use crate::events::EventDraft;
 use crate::services::Services;
+use crate::tokens::claimed_client;
 use actix::prelude::*;
 use oauth2_core::OAuthError;
 use oauth2_core::events::EventKind;
@@ -93,32 +94,24 @@ pub struct Revoke {
     pub authorization: Option<Vec<u8>>,
 }
 
-/// The client a request names (authenticated or not), for the event of a refusal.
-fn claimed_client(form: &Form, authorization: Option<&[u8]>) -> Option<String> {
-    oauth2_core::client_auth::extract(authorization, form)
-        .ok()
-        .map(|c| c.client_id().to_owned())
-        .filter(|c| c.len() <= 255)
-}
-
 /// A refused introspection or revocation (client authentication failed, a bad request) is a
-/// `token.refused` event naming the endpoint.
-fn refused<T>(
+/// `token.refused` event naming the endpoint and the client the request claimed to be.
+fn refused(
     svc: &Services,
     endpoint: &'static str,
-    result: &Result<T, OAuthError>,
-    claimed: Option<String>,
+    e: &OAuthError,
+    form: &Form,
+    authorization: Option<&[u8]>,
 ) {
-    if let Err(e) = result
-        && svc.events.wants(EventKind::TokenRefused)
-    {
-        let mut draft = EventDraft::new(EventKind::TokenRefused)
-            .detail(serde_json::json!({ "endpoint": endpoint, "error": e.code.as_str() }));
-        if let Some(c) = claimed {
-            draft = draft.actor(c.as_str()).client(c);
-        }
-        svc.emit(draft);
+    if !svc.events.wants(EventKind::TokenRefused) {
+        return;
     }
+    let mut draft = EventDraft::new(EventKind::TokenRefused)
+        .detail(serde_json::json!({ "endpoint": endpoint, "error": e.code.as_str() }));
+    if let Some(c) = claimed_client(form, authorization) {
+        draft = draft.actor(c.as_str()).client(c);
+    }
+    svc.emit(draft);
 }
 
 impl Handler<IssueToken> for TokenActor {
@@ -139,27 +132,21 @@ impl Handler<Introspect> for TokenActor {
     type Result = ResponseFuture<Result<Introspection, OAuthError>>;
     fn handle(&mut self, msg: Introspect, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        // The caller, for the event: read before the form moves on (only when it is wanted).
-        let caller = svc
-            .events
-            .wants(EventKind::TokenIntrospected)
-            .then(|| oauth2_core::client_auth::extract(msg.authorization.as_deref(), &msg.form))
-            .and_then(Result::ok)
-            .map(|c| c.client_id().to_owned());
-        let claimed = claimed_client(&msg.form, msg.authorization.as_deref());
         Box::pin(async move {
-            let result = svc.introspect(msg.form, msg.authorization).await;
-            refused(&svc, "introspect", &result, claimed);
-            if let (Ok(i), Some(caller)) = (&result, caller) {
-                svc.emit(
-                    EventDraft::new(EventKind::TokenIntrospected)
-                        .actor(caller.as_str())
-                        .client(caller)
-                        .detail(serde_json::json!({
-                            "active": i.active,
-                            "token_client_id": i.client_id,
-                        })),
-                );
+            let authorization = msg.authorization.as_deref();
+            let result = svc.introspect(&msg.form, authorization).await;
+            match &result {
+                Ok(i) if svc.events.wants(EventKind::TokenIntrospected) => {
+                    let mut draft = EventDraft::new(EventKind::TokenIntrospected).detail(
+                        serde_json::json!({ "active": i.active, "token_client_id": i.client_id }),
+                    );
+                    if let Some(caller) = claimed_client(&msg.form, authorization) {
+                        draft = draft.actor(caller.as_str()).client(caller);
+                    }
+                    svc.emit(draft);
+                }
+                Err(e) => refused(&svc, "introspect", e, &msg.form, authorization),
+                Ok(_) => {}
             }
             result
         })
@@ -170,10 +157,12 @@ impl Handler<Revoke> for TokenActor {
     type Result = ResponseFuture<Result<(), OAuthError>>;
     fn handle(&mut self, msg: Revoke, _: &mut Context<Self>) -> Self::Result {
         let svc = self.svc.clone();
-        let claimed = claimed_client(&msg.form, msg.authorization.as_deref());
         Box::pin(async move {
-            let result = svc.revoke(msg.form, msg.authorization).await;
-            refused(&svc, "revoke", &result, claimed);
+            let authorization = msg.authorization.as_deref();
+            let result = svc.revoke(&msg.form, authorization).await;
+            if let Err(e) = &result {
+                refused(&svc, "revoke", e, &msg.form, authorization);
+            }
             result
         })
     }

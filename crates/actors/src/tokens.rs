@@ -23,6 +23,14 @@ use oauth2_core::token::{
 use oauth2_core::{OAuthError, UnixTime};
 use serde_json::json;
 
+/// The client a request names, authenticated or not: for the event of a refusal.
+pub(crate) fn claimed_client(form: &Form, authorization: Option<&[u8]>) -> Option<String> {
+    oauth2_core::client_auth::extract(authorization, form)
+        .ok()
+        .map(|c| c.client_id().to_owned())
+        .filter(|c| c.len() <= 255)
+}
+
 impl Services {
     /// `POST /oauth/token`.
     #[tracing::instrument(skip_all, fields(grant_type))]
@@ -32,38 +40,33 @@ impl Services {
         authorization: Option<Vec<u8>>,
         address: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
-        let grant_type = form.get("grant_type").map(str::to_owned);
-        let mut client_id = None;
         let result = self
-            .token_inner(&form, authorization.as_deref(), address, &mut client_id)
+            .token_inner(&form, authorization.as_deref(), address)
             .await;
+        let grant_type = || form.get("grant_type").filter(|g| g.len() <= 64);
         match &result {
-            Ok(issued) if self.events.wants(EventKind::TokenIssued) => {
-                let client = client_id.unwrap_or_default();
+            Ok((issued, client)) if self.events.wants(EventKind::TokenIssued) => {
+                let client_id = client.client_id.as_str();
                 let mut draft = EventDraft::new(EventKind::TokenIssued)
-                    .actor(issued.user_id.as_deref().unwrap_or(&client))
+                    .actor(issued.user_id.as_deref().unwrap_or(client_id))
+                    .client(client_id)
                     .detail(json!({
-                        "grant_type": grant_type,
+                        "grant_type": grant_type(),
                         "scope": issued.response.scope,
                         "refresh_token": issued.response.refresh_token.is_some(),
                         "id_token": issued.response.id_token.is_some(),
-                    }))
-                    .client(client);
+                    }));
                 if let Some(u) = &issued.user_id {
                     draft = draft.user(u.as_str());
                 }
                 self.emit(draft);
             }
-            Ok(_) => {}
             Err(e) if self.events.wants(EventKind::TokenRefused) => {
                 // The client as claimed: authentication may be what failed.
-                let claimed = oauth2_core::client_auth::extract(authorization.as_deref(), &form)
-                    .ok()
-                    .map(|c| c.client_id().to_owned())
-                    .filter(|c| c.len() <= 255);
+                let claimed = claimed_client(&form, authorization.as_deref());
                 let mut draft = EventDraft::new(EventKind::TokenRefused).detail(json!({
                     "endpoint": "token",
-                    "grant_type": grant_type.filter(|g| g.len() <= 64),
+                    "grant_type": grant_type(),
                     "error": e.code.as_str(),
                 }));
                 if let Some(c) = claimed {
@@ -71,18 +74,18 @@ impl Services {
                 }
                 self.emit(draft);
             }
-            Err(_) => {}
+            _ => {}
         }
-        result.map(|issued| issued.response)
+        result.map(|(issued, _)| issued.response)
     }
 
+    /// The token request itself: what was issued, and to which client.
     async fn token_inner(
         &self,
         form: &Form,
         authorization: Option<&[u8]>,
         address: Option<String>,
-        client_id: &mut Option<String>,
-    ) -> Result<Issued, OAuthError> {
+    ) -> Result<(Issued, std::sync::Arc<Client>), OAuthError> {
         let grant_type = form.require("grant_type")?;
         tracing::Span::current().record("grant_type", grant_type);
         let grant: GrantType = grant_type.parse()?;
@@ -93,9 +96,6 @@ impl Services {
             ));
         }
         let (client, _) = self.authenticate_client(authorization, form).await?;
-        if self.events.wants(EventKind::TokenIssued) {
-            *client_id = Some(client.client_id.clone());
-        }
         if !client.allows_grant(grant) {
             return Err(OAuthError::unauthorized_client(format!(
                 "the client is not registered for the {grant} grant"
@@ -127,7 +127,7 @@ impl Services {
                 .increment(1);
             self.activity.token_issued(grant, now);
         }
-        issued
+        issued.map(|i| (i, client))
     }
 
     /// RFC 6749 §4.4. Only confidential clients get here (public clients cannot register it).
@@ -200,12 +200,10 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn introspect(
         &self,
-        form: Form,
-        authorization: Option<Vec<u8>>,
+        form: &Form,
+        authorization: Option<&[u8]>,
     ) -> Result<Introspection, OAuthError> {
-        let (client, _) = self
-            .authenticate_client(authorization.as_deref(), &form)
-            .await?;
+        let (client, _) = self.authenticate_client(authorization, form).await?;
         if client.is_public() {
             return Err(OAuthError::invalid_client(
                 "introspection needs an authenticated confidential client",
@@ -257,12 +255,10 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn revoke(
         &self,
-        form: Form,
-        authorization: Option<Vec<u8>>,
+        form: &Form,
+        authorization: Option<&[u8]>,
     ) -> Result<(), OAuthError> {
-        let (client, _) = self
-            .authenticate_client(authorization.as_deref(), &form)
-            .await?;
+        let (client, _) = self.authenticate_client(authorization, form).await?;
         let token = form.require("token")?;
         let now = crate::now();
         let not_yours = || {
