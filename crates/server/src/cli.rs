@@ -99,9 +99,16 @@ pub enum ClientCommand {
     /// List clients.
     List,
     /// Show one client.
-    Show { client_id: String },
+    Show {
+        // Ids are base64url: one may start with `-` and must not be taken for an option.
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Delete a client and every token issued to it.
-    Delete { client_id: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,7 +170,8 @@ pub enum RegistrationTokenCommand {
     List,
     /// Delete a token, named by its hash or the first characters of it.
     Delete {
-        #[arg(value_name = "HASH_PREFIX_OR_HASH")]
+        // Hashes are base64url: one may start with `-`.
+        #[arg(value_name = "HASH_PREFIX_OR_HASH", allow_hyphen_values = true)]
         hash: String,
     },
 }

@@ -417,6 +417,21 @@ fn client_show_of_an_unknown_id_fails_with_exit_code_1_and_one_line() {
     assert!(line.contains("nope"), "{line}");
 }
 
+/// Ids and hashes are base64url, so one in 32 starts with `-`: it is a value, not an option.
+#[test]
+fn ids_and_hashes_that_start_with_a_dash_are_values() {
+    let cli = Cli::empty();
+    for args in [
+        ["client", "show", "-yAbcdef"],
+        ["client", "delete", "-yAbcdef"],
+        ["registration-token", "delete", "-yAbcdef"],
+    ] {
+        let out = cli.run_now(&args);
+        let line = out.error_line(1);
+        assert!(line.contains("-yAbc"), "{args:?}: {line}");
+    }
+}
+
 #[test]
 fn client_delete_of_an_unknown_id_fails_with_exit_code_1_and_one_line() {
     let line = Cli::empty()
