@@ -206,12 +206,10 @@ impl EventBus {
     /// Queues an event for the sinks; never waits. A full queue drops it (counted, and warned
     /// about at most once a minute).
     pub fn emit(&self, draft: EventDraft) {
-        if !self.wants(draft.kind) {
+        let Some(event) = self.prepare(draft) else {
             return;
-        }
-        let event = self.finish(draft);
-        metrics::counter!("oauth2_events_total", "type" => event.kind.as_str()).increment(1);
-        if let Err(e) = self.tx.try_send(Msg::Event(Box::new(event))) {
+        };
+        if let Err(e) = self.tx.try_send(event) {
             metrics::counter!("oauth2_events_dropped_total", "reason" => "queue_full").increment(1);
             let now = crate::now() as u64;
             let last = self.dropped_warned_at.load(Ordering::Relaxed);
@@ -233,16 +231,14 @@ impl EventBus {
     /// Emits an event and waits until the sinks have it: for changes an operator expects to
     /// see in the audit log as soon as the call returns (admin actions, the CLI).
     pub async fn record(&self, draft: EventDraft) {
-        if !self.wants(draft.kind) {
+        let Some(event) = self.prepare(draft) else {
             return;
-        }
-        let event = self.finish(draft);
-        metrics::counter!("oauth2_events_total", "type" => event.kind.as_str()).increment(1);
+        };
         if self.running.load(Ordering::Acquire) {
             // Waits for room rather than dropping: a flood of refused requests must not push an
             // admin's change out of the audit log.
-            let _ = self.tx.send(Msg::Event(Box::new(event))).await;
-        } else if self.tx.try_send(Msg::Event(Box::new(event))).is_err() {
+            let _ = self.tx.send(event).await;
+        } else if self.tx.try_send(event).is_err() {
             metrics::counter!("oauth2_events_dropped_total", "reason" => "queue_full").increment(1);
         }
         self.flush().await;
@@ -266,6 +262,16 @@ impl EventBus {
         ring.iter().rev().take(limit).cloned().collect()
     }
 
+    /// The queue message of a wanted event (counted), or `None` when no sink takes its kind.
+    fn prepare(&self, draft: EventDraft) -> Option<Msg> {
+        if !self.wants(draft.kind) {
+            return None;
+        }
+        let event = self.finish(draft);
+        metrics::counter!("oauth2_events_total", "type" => event.kind.as_str()).increment(1);
+        Some(Msg::Event(Box::new(event)))
+    }
+
     fn finish(&self, d: EventDraft) -> Event {
         let mut id = [0u8; 16];
         // A failed RNG makes the id less unique, which must not fail what caused the event.
@@ -273,7 +279,7 @@ impl EventBus {
         let request = current_request();
         let request = request.as_deref();
         Event {
-            id: hex(&id),
+            id: oauth2_core::secret::to_hex(&id),
             kind: d.kind,
             time: crate::now(),
             actor: d.actor,
@@ -313,16 +319,6 @@ impl EventBus {
             stop,
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
 }
 
 /// The running dispatcher and deliverer.

@@ -18,6 +18,17 @@ pub fn random_token(rng: &dyn SecureRandom, bytes: usize) -> Result<String, Rand
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// Lower-case hex of `bytes` (ids in logs, traces and events).
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
 /// A 256-bit secret (client secret, refresh token, authorization code).
 pub fn new_secret(rng: &dyn SecureRandom) -> Result<String, RandomError> {
     random_token(rng, 32)
@@ -49,6 +60,12 @@ impl From<RandomError> for crate::OAuthError {
 mod tests {
     use super::*;
     use aws_lc_rs::rand::SystemRandom;
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(to_hex(&[]), "");
+    }
 
     #[test]
     fn secrets_are_256_bits_and_distinct() {

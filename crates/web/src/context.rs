@@ -67,7 +67,7 @@ fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     // A failed RNG only makes ids less unique; it must not fail the request.
     let _ = oauth2_core::SystemRandom::new().fill(&mut buf);
-    buf.iter().map(|b| format!("{b:02x}")).collect()
+    oauth2_core::secret::to_hex(&buf)
 }
 
 /// `X-Request-Id` from the caller (a proxy's) if it is short and plain, or a new one.
